@@ -1,0 +1,51 @@
+# make run   - set up, train if data changed, start everything
+# make test  - set up, train if needed, run every test
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+RASA := $(VENV)/bin/rasa
+MODEL := models/nouveau-depart.tar.gz
+export ND_ACTION_ENDPOINT ?= http://localhost:5055/webhook
+# Keep Rasa and TensorFlow quiet and offline.
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+
+.PHONY: run test setup train validate test-unit test-stories bench nlu-report clean
+
+run: setup train
+	@scripts/run_all.sh
+
+test: setup train validate test-unit test-stories
+	@echo "All tests passed."
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt scripts/find_python.sh
+	@PY310=$$(scripts/find_python.sh) && { [ -x $(PY) ] || $$PY310 -m venv $(VENV); }
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip check
+	@touch $@
+
+# Rasa's fingerprinting retrains only the parts whose data, domain or config changed.
+train: setup
+	$(RASA) train --fixed-model-name nouveau-depart --out models --num-threads 2
+
+validate: setup
+	$(PY) -m bot check-knowledge
+	$(RASA) data validate --max-history 5
+
+test-unit: setup
+	$(PY) -m pytest -q tests
+
+test-stories: setup train
+	$(RASA) test core --model $(MODEL) --stories tests/test_stories.yml \
+	  --fail-on-prediction-errors --out results/stories
+
+nlu-report: setup train
+	$(RASA) test nlu --model $(MODEL) --nlu tests/nlu/test_nlu.yml --out results/nlu
+
+bench: setup
+	$(PY) bench/bench.py --conversations 20
+
+clean:
+	rm -rf results .pytest_cache

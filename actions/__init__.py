@@ -1,0 +1,1 @@
+"""rasa-sdk custom actions: thin adapters from the tracker to bot/."""

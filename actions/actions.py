@@ -1,0 +1,134 @@
+"""Custom actions. Each one reads the tracker, asks bot/ what to say, and says it.
+
+No wording lives here: it all comes from data/knowledge through bot.answers.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, Restarted, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.answers import (NOT_UNDERSTOOD_INTENTS, QUESTION_LIEU, Answers, Reply, default_answers)
+from bot.knowledge.territory import Departement
+
+logger = logging.getLogger(__name__)
+
+SLOT_DISCRETION = "discretion_annoncee"
+SLOT_NOT_UNDERSTOOD = "incompris_suite"
+SLOT_QUESTION = "question_en_cours"
+SLOT_FAILURES = "echecs_question"
+SLOT_DEPARTEMENT = "departement"
+
+
+def _say(dispatcher: CollectingDispatcher, replies: List[Reply]) -> None:
+    for reply in replies:
+        dispatcher.utter_message(**reply.as_rasa())
+
+
+def _intent(tracker: Tracker) -> Optional[str]:
+    return (tracker.latest_message.get("intent") or {}).get("name")
+
+
+def _first_turn(tracker: Tracker) -> bool:
+    return not tracker.get_slot(SLOT_DISCRETION)
+
+
+def _count(tracker: Tracker, slot: str) -> int:
+    return int(tracker.get_slot(slot) or 0)
+
+
+class ActionRepondre(Action):
+    """Answers every informational intent, and what was not understood."""
+
+    def __init__(self, answers: Optional[Answers] = None) -> None:
+        self._answers = answers
+
+    @property
+    def answers(self) -> Answers:
+        return self._answers or default_answers()
+
+    def name(self) -> Text:
+        return "action_repondre"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        intent = _intent(tracker)
+        first = _first_turn(tracker)
+        events: List[EventType] = [SlotSet(SLOT_DISCRETION, True)]
+        question = tracker.get_slot(SLOT_QUESTION)
+
+        if intent in NOT_UNDERSTOOD_INTENTS:
+            if question == QUESTION_LIEU:
+                # A garbled answer to the question: re-ask with an example, then explain.
+                failures = _count(tracker, SLOT_FAILURES) + 1
+                _say(dispatcher, self.answers.ask_place(failures, first))
+                return events + [SlotSet(SLOT_FAILURES, failures)]
+            times = _count(tracker, SLOT_NOT_UNDERSTOOD) + 1
+            _say(dispatcher, self.answers.not_understood(times, first))
+            return events + [SlotSet(SLOT_NOT_UNDERSTOOD, times)]
+
+        events.append(SlotSet(SLOT_NOT_UNDERSTOOD, 0))
+        if intent == "refuser_repondre":
+            replies = self.answers.skipped(first)
+            if question == QUESTION_LIEU:
+                replies = self.answers.territory(None, first)
+            _say(dispatcher, replies)
+            return events + [SlotSet(SLOT_QUESTION, None), SlotSet(SLOT_FAILURES, 0)]
+
+        _say(dispatcher, self.answers.for_intent(intent or "menu", first))
+        # Another topic: the pending question is dropped, she can ask again any time.
+        return events + [SlotSet(SLOT_QUESTION, None), SlotSet(SLOT_FAILURES, 0)]
+
+
+class ActionTerritoire(Action):
+    """Does the pack exist where she lives? Asks where, at most, once per topic."""
+
+    def __init__(self, answers: Optional[Answers] = None) -> None:
+        self._answers = answers
+
+    @property
+    def answers(self) -> Answers:
+        return self._answers or default_answers()
+
+    def name(self) -> Text:
+        return "action_territoire"
+
+    def _place(self, tracker: Tracker) -> Optional[Departement]:
+        territories = self.answers.territories
+        for entity in tracker.latest_message.get("entities") or []:
+            if entity.get("entity") == "departement" and entity.get("value") in territories.by_code:
+                return territories.by_code[entity["value"]]
+        place = territories.resolve_place(tracker.latest_message.get("text") or "")
+        if place is None and tracker.get_slot(SLOT_DEPARTEMENT) in territories.by_code:
+            place = territories.by_code[tracker.get_slot(SLOT_DEPARTEMENT)]
+        return place
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        first = _first_turn(tracker)
+        events: List[EventType] = [SlotSet(SLOT_DISCRETION, True), SlotSet(SLOT_NOT_UNDERSTOOD, 0)]
+        place = self._place(tracker)
+        if place is None:
+            _say(dispatcher, self.answers.ask_place(0, first))
+            return events + [SlotSet(SLOT_QUESTION, QUESTION_LIEU), SlotSet(SLOT_FAILURES, 0)]
+        _say(dispatcher, self.answers.territory(place, first))
+        return events + [SlotSet(SLOT_DEPARTEMENT, place.code), SlotSet(SLOT_QUESTION, None),
+                         SlotSet(SLOT_FAILURES, 0)]
+
+
+class ActionEffacer(Action):
+    """Confirms the erasure; the tracker store then deletes the whole conversation."""
+
+    def __init__(self, answers: Optional[Answers] = None) -> None:
+        self._answers = answers
+
+    def name(self) -> Text:
+        return "action_effacer"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        _say(dispatcher, (self._answers or default_answers()).erased())
+        return [Restarted()]

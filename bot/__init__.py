@@ -1,0 +1,1 @@
+"""Nouveau départ: domain core (no Rasa import outside bot/nlu)."""

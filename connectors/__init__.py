@@ -1,0 +1,1 @@
+"""Rasa server-side extensions: input channels and the erasing tracker store."""

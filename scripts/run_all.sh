@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Starts the action server (5055) and Rasa (5005); Ctrl-C stops both.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}
+RASA_PORT=${RASA_PORT:-5005}
+ACTIONS_PORT=${ACTIONS_PORT:-5055}
+export ND_ACTION_ENDPOINT=${ND_ACTION_ENDPOINT:-http://localhost:${ACTIONS_PORT}/webhook}
+mkdir -p logs
+pids=()
+stop() {
+  trap - INT TERM EXIT
+  echo; echo "Stopping..."
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  echo "Stopped."
+}
+trap stop INT TERM EXIT
+
+"$VENV/bin/python" -m rasa_sdk --actions actions --port "$ACTIONS_PORT" > logs/actions.log 2>&1 &
+pids+=($!)
+"$VENV/bin/rasa" run --model models --port "$RASA_PORT" --credentials credentials.yml \
+  --endpoints endpoints.yml > logs/rasa.log 2>&1 &
+pids+=($!)
+
+echo "Starting (the model takes about 20 s to load)..."
+for _ in $(seq 1 180); do
+  for pid in "${pids[@]}"; do
+    kill -0 "$pid" 2>/dev/null || { echo "A service stopped: see logs/rasa.log and logs/actions.log"; exit 1; }
+  done
+  if curl -fs "http://localhost:${RASA_PORT}/" >/dev/null && curl -fs "http://localhost:${ACTIONS_PORT}/health" >/dev/null; then
+    cat <<MSG
+
+Nouveau départ is running.
+  Talk to it (REST):  curl -s -X POST http://localhost:${RASA_PORT}/webhooks/rest/webhook \\
+                        -H 'Content-Type: application/json' -d '{"sender": "essai", "message": "bonjour"}'
+  socket.io channel:  http://localhost:${RASA_PORT}/socket.io  (events user_uttered / bot_uttered)
+  Action server:      http://localhost:${ACTIONS_PORT}/health
+  Logs:               logs/rasa.log, logs/actions.log (no message text at the default level)
+Ctrl-C stops everything.
+MSG
+    wait -n "${pids[@]}" || true
+    echo "A service stopped: see logs/."
+    exit 1
+  fi
+  sleep 1
+done
+echo "Rasa did not start within 180 s: see logs/rasa.log"; exit 1

@@ -1,0 +1,99 @@
+"""The deterministic danger detector: what it must catch, and what it must leave alone."""
+import pytest
+
+from bot.danger import AGGRESSOR_PRESENT, CHILD, DANGER, SUICIDE, detect, detect_all
+
+CAUGHT = [
+    ("il me frappe", DANGER),
+    ("Il m'étrangle, aidez-moi", DANGER),
+    ("il va me tuer ce soir", DANGER),
+    ("jai peur quil me tue", DANGER),
+    ("ilva me tuer", DANGER),
+    ("IL A UN COUTEAU", DANGER),
+    ("il me menace avec un couteau", DANGER),
+    ("au secours", DANGER),
+    ("aidez moi vite", DANGER),
+    ("il m a enfermée dans la chambre", DANGER),
+    ("jsui enfermee il a pri mon tel", DANGER),
+    ("il défonce la porte", DANGER),
+    ("il m'a frappée encore ce soir", DANGER),
+    ("mon mari vient de me frapper", DANGER),
+    ("je saigne", DANGER),
+    ("il veut me tuer", DANGER),
+    ("il a menacé de me tuer si je pars", DANGER),
+    ("aideeeez moi vite", DANGER),
+    ("il frappe mon fils", CHILD),
+    ("il a secoué le bébé", CHILD),
+    ("ma fille a peur de lui, il la touche", CHILD),
+    ("il s'en prend aux enfants", CHILD),
+    ("les enfants sont en danger", CHILD),
+    ("il fait du mal à ma fille", CHILD),
+    ("j'ai envie de mourir", SUICIDE),
+    ("je veux en finir", SUICIDE),
+    ("je pense a me suicider", SUICIDE),
+    ("je vais me foutre en l'air", SUICIDE),
+    ("jveux plus vivre", SUICIDE),
+    ("j'ai plus envie de vivre", SUICIDE),
+    ("il est à côté je peux pas parler", AGGRESSOR_PRESENT),
+    ("je peux pas parler", AGGRESSOR_PRESENT),
+    ("je chuchote, il est dans le salon", AGGRESSOR_PRESENT),
+    ("il lit par dessus mon épaule", AGGRESSOR_PRESENT),
+    ("je me suis cachée dans la salle de bain", AGGRESSOR_PRESENT),
+    ("il revient, je dois faire vite", AGGRESSOR_PRESENT),
+]
+
+NEAR_MISSES = [
+    "il me tue de rire",
+    "mon mari me tue de rire avec ses blagues",
+    "ce boulot me tue",
+    "je meurs de faim",
+    "il a tué le match hier",
+    "j'ai failli mourir de rire",
+    "je suis morte de fatigue",
+    "mon chef va me tuer si je suis en retard",
+    "ma mère va me tuer",
+    "il fait une chaleur à mourir",
+    "je me tue à le répéter",
+    "il me tape sur les nerfs",
+    "mon fils me tape sur le système",
+    "je veux en finir avec lui",
+    "je peux pas parler de ça à ma mère",
+    "je peux pas parler français très bien",
+    "il est la raison de mon malheur",
+    "il m'a frappée l'an dernier, c'est de la violence ?",
+    "ma fille touche à tout",
+    "il touche un petit salaire",
+    "avec l'aide de ma soeur",
+    "je vais me tuer au travail",
+    "il est rentré du travail",
+    "c'est quoi l'aide universelle d'urgence",
+    "comment porter plainte",
+    "il contrôle mon argent",
+    "bonjour",
+]
+
+
+@pytest.mark.parametrize("text,kind", CAUGHT)
+def test_danger_is_caught(text, kind):
+    signal = detect(text)
+    assert signal is not None, text
+    assert signal.kind == kind
+
+
+@pytest.mark.parametrize("text", NEAR_MISSES)
+def test_figurative_or_harmless_text_is_left_alone(text):
+    assert detect(text) is None
+
+
+def test_most_urgent_kind_comes_first():
+    kinds = [s.kind for s in detect_all("il est là, il a un couteau, je veux mourir")]
+    assert kinds == [DANGER, SUICIDE, AGGRESSOR_PRESENT]
+
+
+def test_idiom_does_not_hide_real_danger_in_the_same_message():
+    assert detect("il me tue de rire d'habitude mais ce soir il m'étrangle").kind == DANGER
+
+
+def test_signal_names_a_rule_never_the_text():
+    signal = detect("il va me tuer")
+    assert "tuer" not in signal.rule and signal.intent == "urgence_danger"

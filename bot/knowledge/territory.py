@@ -115,10 +115,14 @@ class Territories:
                 code = self._names.get(name)
                 if code is None:
                     continue
-                if name in _GUARDED and not (short or self._after_preposition(words, i)):
+                if name in _GUARDED and not (self._alone(words, name) or self._after_preposition(words, i)):
                     continue
                 return code
         return None
+
+    @staticmethod
+    def _alone(words: list[str], name: str) -> bool:
+        return " ".join(w for w in words if w not in _ARTICLES) == name
 
     @staticmethod
     def _after_preposition(words: list[str], i: int) -> bool:
@@ -160,6 +164,17 @@ def load_territories(knowledge_dir: Path, today: dt.date | None = None) -> Terri
         for article in ("la ", "le ", "les ", "l "):
             if bare.startswith(article):
                 names.setdefault(bare[len(article):], d.code)
+    # « Évry » for « Évry-Courcouronnes »: the first part of a compound town name,
+    # when no other place claims it.
+    prefixes: dict[str, set[str]] = {}
+    for raw in deps_doc["departements"]:
+        for town in raw.get("villes", []):
+            first = basic_normalize(str(town).split("-")[0])
+            if "-" in str(town) and len(first) >= 4 and first not in ("saint", "sainte"):
+                prefixes.setdefault(first, set()).add(str(raw["code"]))
+    for prefix, codes in prefixes.items():
+        if len(codes) == 1 and prefix not in names:
+            names[prefix] = codes.pop()
     known = {d.code for d in departements}
 
     terr_doc = yaml.safe_load((knowledge_dir / "territoires.yml").read_text(encoding="utf-8"))

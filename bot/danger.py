@@ -12,12 +12,13 @@ from dataclasses import dataclass
 
 from bot.text import normalize
 
-# Kinds, most urgent first: when several fire, the first one wins.
+# Kinds in priority order: when several fire, the first one wins. A child comes
+# first because its answer gives both the 17 / 114 and the 119.
 DANGER = "danger"            # violence happening or imminent -> 17 / 112 / SMS 114
 CHILD = "enfant"             # a child hurt or threatened -> 17, 119
 SUICIDE = "suicide"          # suicidal thoughts -> 3114
 AGGRESSOR_PRESENT = "agresseur_present"  # he is there, she cannot speak -> SMS 114
-KINDS = (DANGER, CHILD, SUICIDE, AGGRESSOR_PRESENT)
+KINDS = (CHILD, DANGER, SUICIDE, AGGRESSOR_PRESENT)
 
 INTENT_FOR_KIND = {
     DANGER: "urgence_danger",
@@ -66,47 +67,53 @@ _KILL = (r"(?:tuer|buter|crever|egorger|massacrer|frapper|defoncer|etrangler|bru
 _RECENT = r"(?:ce soir|ce matin|cette nuit|aujourd hui|tout a l heure|a l instant|maintenant|encore)"
 _WEAPON = (r"(?:couteau|couteaux|arme|armes|fusil|pistolet|flingue|revolver|hache|marteau|"
            r"batte|machette|cutter|lame|ciseaux|tournevis)")
-_CHILD = (r"(?:enfant|enfants|fils|fille|filles|bebe|bebes|petit|petite|petits|petites|gamin|"
+_CHILD = (r"(?:enfant|enfants|fils|garcon|garcons|fille|filles|bebe|bebes|petit|petite|petits|petites|gamin|"
           r"gamine|gamins|gosse|gosses|mome|momes|ado|ados|nourrisson|ma fille|mon fils|"
           r"les petits)")
 _CHILD_HARM = (r"(?:frapp\w*|tap\w*|bat|battu\w*|cogn\w*|touch\w*|secou\w*|menac\w*|viol\w*|"
                r"etrangl\w*|brul\w*|enferm\w*|tabass\w*|maltrait\w*|gifl\w*|attouch\w*|"
                r"bless\w*|jett\w*|pouss\w*|tir\w* les cheveux|fait du mal|fais du mal|"
-               r"fait mal|s en prend|tape dessus)")
+               r"fait mal|s en prend|tape dessus|claque\w*|mis une claque|mis une gifle)")
 
 _RULES: list[tuple[str, str, re.Pattern[str]]] = [
     # --- violence happening or imminent ---
     (DANGER, "agression_en_cours", _rx(
-        rf"\b{_SUBJECT} (?:est en train de |vient de |recommence a )?(?:me |m ){_HARM_STEMS}")),
+        rf"\b{_SUBJECT} (?:est en train de |vient de |recommence a )?(?:me |m ){_HARM_STEMS}\w*\b(?! (?:pas|plus|jamais)\b)")),
     (DANGER, "agression_recente", _rx(
-        rf"\b(?:me|m) a (?:encore )?{_HARM_STEMS}\w* .{{0,30}}\b{_RECENT}\b|\bvient de (?:me |m ){_HARM_STEMS}")),
+        rf"\b(?:me|m) a (?:encore |deja |encore une fois )?{_HARM_STEMS}\w* .{{0,60}}\b{_RECENT}\b|\bvient de (?:me |m ){_HARM_STEMS}\w*\b(?! (?:pas|plus|jamais)\b)")),
     (DANGER, "menace_de_mort", _rx(
         rf"\b(?:va|vont|veut|voulait|veulent|menace de|menacee de|menace d|jure de|jure qu il va|"
         rf"allait|compte|risque de|essaie de|essaye de|a essaye de|a tente de) (?:me |m )?{_KILL}\b")),
     (DANGER, "menace_de_mort", _rx(r"\b(?:qu il|qu elle|qu ils) (?:me|m) (?:tue|tuent|fasse du mal|frappe|egorge)\b")),
     (DANGER, "peur_pour_sa_vie", _rx(
-        r"\bpeur (?:pour ma vie|de mourir|de me faire tuer|qu il me \w+|de lui ce soir)|"
+        r"\bpeur (?:pour ma vie|de mourir|de me faire tuer|qu il me (?:tue|frappe|tape|egorge|fasse du mal|batte|etrangle)\b|de lui ce soir)|"
         r"\bje vais mourir\b|\bma vie est en danger\b|\bje suis en danger\b|\ben danger de mort\b")),
     (DANGER, "arme", _rx(
         rf"\b(?:il|elle|ils|mon \w+) (?:a|avait|tient|brandit|pointe|sort|a sorti|a pris|prend|"
         rf"menace avec|me menace avec|vient de sortir|cherche) (?:un|une|son|sa|le|la|ses|des) (?:\w+ )?{_WEAPON}\b|"
         rf"\b(?:il|elle) est arme\b|\b{_WEAPON} sous la gorge\b")),
     (DANGER, "appel_au_secours", _rx(
-        r"\b(?:au secours|a l aide|sauvez moi|venez vite|appelez la police|appelez les flics|"
+        r"\ba l aide(?: vite| svp| stp| il| elle| je| j| aidez| au secours)?$|"
+        r"\ba l aide (?:vite|svp|stp|il|elle|je|j|aidez|au secours)\b|"
+        r"\b(?:au secours|sauvez moi|venez vite|appelez la police|appelez les flics|"
         r"appelez le 17|aidez moi vite|aide moi vite|vite aidez moi|vite aide moi|sos)\b")),
     (DANGER, "enfermee", _rx(
         r"\b(?:je suis|il m a|elle m a|m a|on m a|me suis fait) (?:enferm|sequestr|attach)\w*|"
         r"\b(?:defonce|enfonce|casse|tape dans|frappe a|cogne a|tambourine a|force) la porte\b|"
-        r"\bje saigne\b|\bj (?:arrive|n arrive) (?:plus|pas) a respirer\b|\bil m etrangle\b")),
+        r"\b(?:il|elle) (?:casse|detruit|defonce|explose|brise) tout\b|\bje saigne\b|\bj (?:arrive|n arrive) (?:plus|pas) a respirer\b|\bil m etrangle\b")),
     # --- a child hurt or threatened ---
     (CHILD, "enfant_en_danger", _rx(
         rf"\b{_CHILD_HARM} (?:aux |(?:a |sur )?(?:mon|ma|mes|les|le|la|nos|notre|l|ses|son|sa) )"
         rf"(?:\w+ )?{_CHILD}\b")),
     (CHILD, "enfant_en_danger", _rx(
+        rf"\b(?:il|elle) (?:a )?{_CHILD_HARM}(?: \w+){{0,5}} (?:a |sur )?(?:mon|ma|mes|nos|notre) {_CHILD}\b")),
+    (CHILD, "enfant_en_danger", _rx(
         rf"\b{_CHILD}\b.*\b(?:il|elle|ils) (?:les |la |le |l |leur |lui )(?:a )?{_CHILD_HARM}")),
     (CHILD, "enfant_en_danger", _rx(
         rf"\b{_CHILD} (?:est|sont|a ete|ont ete|se fait|se font|s est fait|s est fais) "
         rf"(?:en danger|{_CHILD_HARM})")),
+    (CHILD, "enfant_en_danger", _rx(
+        rf"\bmenac\w* de (?:tuer|frapper|tabasser|enlever|faire du mal a) (?:les|mes|nos|mon|ma|le|la) {_CHILD}\b")),
     (CHILD, "enfant_en_danger", _rx(
         rf"\b(?:il|elle) (?:a )?secou\w* (?:le|la|mon|ma|notre) (?:\w+ )?(?:bebe|nourrisson|petit|petite)\b")),
     # --- suicidal thoughts ---
@@ -121,18 +128,20 @@ _RULES: list[tuple[str, str, re.Pattern[str]]] = [
         r"\bveux plus vivre\b|\bmarre de vivre\b|\bplus la force de vivre\b|\bme scarifi\w*|"
         r"\bme mutil\w*|\bavaler (?:tous |toutes )?(?:mes|les|des|tout mes|toute ma boite de) "
         r"(?:medicaments|medocs|cachets|pilules)|\bfoutre en l air\b|\ben ai marre de la vie\b|"
-        r"\bla vie n a plus de sens\b|\bplus (?:aucune )?raison de vivre\b")),
+        r"\bla vie n a plus de sens\b|\b(?:plus|pas) envie de me reveiller\b|"
+        r"\bne (?:jamais|plus) (?:me reveiller|rouvrir les yeux)\b|\bm endormir pour toujours\b|\bplus (?:aucune )?raison de vivre\b")),
     # --- he is there, she cannot speak ---
     (AGGRESSOR_PRESENT, "agresseur_present", _rx(
         rf"\b{_SUBJECT} est (?:la|ici|a cote|juste a cote|dans la piece|dans la chambre|"
-        rf"dans le salon|derriere moi|derriere la porte|revenu|de retour|a la maison|dans la maison|"
+        rf"dans le salon|dans l appartement|dans l appart|derriere moi|derriere la porte|revenu|de retour|a la maison|dans la maison|"
         rf"rentre|en bas|dans l entree)(?! (?:pour|de|du|des|raison|seul|seule|parti)\b)")),
     (AGGRESSOR_PRESENT, "ne_peut_pas_parler", _rx(
         r"\bje (?:ne )?(?:peux|peut|pourrai|pourrais|sais) (?:pas|plus) (?:parler|appeler|telephoner|"
         r"crier|ecrire longtemps|te parler|vous parler|vous appeler)\b(?! (?:de|d|a|avec|du|des|au|aux|"
         r"francais|fort)\b)")),
     (AGGRESSOR_PRESENT, "surveillee_maintenant", _rx(
-        r"\bpar dessus mon epaule\b|\bil (?:entend|ecoute) tout\b|\bje chuchote\b|"
+        r"\bpar dessus mon epaule\b|\bpas moyen de (?:parler|appeler|telephoner)\b|"
+        r"\bmeme piece que (?:lui|elle)\b|\b(?:il|elle) (?:m )?entendrait\b|\bil (?:entend|ecoute) tout\b|\bje chuchote\b|"
         r"\bje parle (?:tout )?bas\b|\bje (?:me suis |suis )?cachee? (?:dans|aux|sous|derriere)\b|"
         r"\bje me cache\b|\b(?:il|elle) (?:arrive|revient|rentre)\b.*\b(?:vite|dois|faut|cacher|effacer)\b")),
 ]

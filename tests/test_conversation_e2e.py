@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-pytestmark = pytest.mark.e2e
+
 
 
 def new_sender() -> str:

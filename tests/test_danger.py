@@ -97,3 +97,13 @@ def test_idiom_does_not_hide_real_danger_in_the_same_message():
 def test_signal_names_a_rule_never_the_text():
     signal = detect("il va me tuer")
     assert "tuer" not in signal.rule and signal.intent == "urgence_danger"
+
+
+@pytest.mark.parametrize("text,kind", [
+    ("il a menacé de tuer les enfants si je pars", CHILD),
+    ("je n'ai plus envie de me réveiller le matin", SUICIDE),
+    ("on est dans la même pièce, pas moyen de parler", AGGRESSOR_PRESENT),
+    ("il est dans l'appartement, il m'entendrait si j'appelais", AGGRESSOR_PRESENT),
+])
+def test_indirect_wording_is_caught(text, kind):
+    assert detect(text).kind == kind

@@ -35,6 +35,7 @@ def test_specific_signal_wins_over_generic_model_emergency():
 def test_model_emergency_kept_when_detector_is_only_generic():
     assert forced_intent("urgence_agresseur_present", ["danger"]) is None
     assert forced_intent("auu_info", ["danger"]) == "urgence_danger"
+    assert forced_intent("urgence_enfant", ["danger"]) == "urgence_danger"
 
 
 def test_harmless_text_keeps_the_model_intent():

@@ -63,7 +63,7 @@ def test_intent_accuracy_and_every_danger_caught(predictions):
              f"danger utterances missed: {len(missed_danger)}\n", "| intent | correct | total |", "|---|---|---|"]
     lines += [f"| {i} | {c} | {t} |" for i, (c, t) in sorted(per_intent.items())]
     lines += ["", "Errors (expected -> predicted):", ""]
-    lines += [f"- {e} -> {g}" for e, g, _ in predictions if e != g]
+    lines += [f"- {e} -> {g}: {t}" for e, g, t in predictions if e != g]
     out = ROOT / "results" / "nlu_report.md"
     out.parent.mkdir(exist_ok=True)
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")

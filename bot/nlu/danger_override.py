@@ -16,7 +16,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.danger import INTENT_FOR_KIND, DANGER, detect_all
+from bot.danger import AGGRESSOR_PRESENT, DANGER, INTENT_FOR_KIND, detect_all
 
 logger = logging.getLogger(__name__)
 URGENT_INTENTS = set(INTENT_FOR_KIND.values())
@@ -27,12 +27,13 @@ def forced_intent(model_intent: Optional[str], kinds: List[str]) -> Optional[str
     """The intent to force, or None to keep the model's.
 
     A specific signal (child, suicide, aggressor present) always wins; the generic
-    danger signal keeps a model prediction that is already an emergency.
+    danger signal keeps only the model's « he is here » (also an emergency, with
+    the silent SMS 114 first), never a child or suicide guess the text does not show.
     """
     if not kinds:
         return None
     primary = kinds[0]
-    if primary == DANGER and model_intent in URGENT_INTENTS:
+    if primary == DANGER and model_intent in (INTENT_FOR_KIND[DANGER], INTENT_FOR_KIND[AGGRESSOR_PRESENT]):
         return None
     return INTENT_FOR_KIND[primary]
 

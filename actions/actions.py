@@ -11,7 +11,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, Restarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.answers import (NOT_UNDERSTOOD_INTENTS, QUESTION_LIEU, Answers, Reply, default_answers)
+from bot.answers import (NOT_AN_ANSWER_INTENTS, NOT_UNDERSTOOD_INTENTS, QUESTION_LIEU, Answers, Reply,
+                         default_answers)
 from bot.knowledge.territory import Departement
 
 logger = logging.getLogger(__name__)
@@ -60,12 +61,12 @@ class ActionRepondre(Action):
         events: List[EventType] = [SlotSet(SLOT_DISCRETION, True)]
         question = tracker.get_slot(SLOT_QUESTION)
 
+        if question == QUESTION_LIEU and intent in NOT_AN_ANSWER_INTENTS:
+            # A garbled answer to the question: re-ask with an example, then explain.
+            failures = _count(tracker, SLOT_FAILURES) + 1
+            _say(dispatcher, self.answers.ask_place(failures, first))
+            return events + [SlotSet(SLOT_FAILURES, failures)]
         if intent in NOT_UNDERSTOOD_INTENTS:
-            if question == QUESTION_LIEU:
-                # A garbled answer to the question: re-ask with an example, then explain.
-                failures = _count(tracker, SLOT_FAILURES) + 1
-                _say(dispatcher, self.answers.ask_place(failures, first))
-                return events + [SlotSet(SLOT_FAILURES, failures)]
             times = _count(tracker, SLOT_NOT_UNDERSTOOD) + 1
             _say(dispatcher, self.answers.not_understood(times, first))
             return events + [SlotSet(SLOT_NOT_UNDERSTOOD, times)]

@@ -24,6 +24,8 @@ TOPIC_INTENTS = {
     "parler_humain", "saluer", "remercier", "au_revoir", "affirmer", "nier", "menu",
 }
 NOT_UNDERSTOOD_INTENTS = {"nlu_fallback", "hors_sujet"}
+# While a question waits for an answer, these say nothing new: the question is asked again.
+NOT_AN_ANSWER_INTENTS = NOT_UNDERSTOOD_INTENTS | {"menu", "affirmer", "nier", "saluer"}
 QUESTION_LIEU = "lieu"
 # After this many unrecognised answers, the question is explained and may be skipped.
 MAX_FAILED_ANSWERS = 2

@@ -8,7 +8,6 @@ from __future__ import annotations
 import string
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 from bot.config import Settings, settings
 from bot.knowledge.amounts import load_bareme, placeholders
@@ -120,7 +119,3 @@ def build_answers(config: Settings | None = None) -> Answers:
 @lru_cache(maxsize=1)
 def default_answers() -> Answers:
     return build_answers()
-
-
-def knowledge_dir() -> Path:
-    return settings().knowledge_dir

@@ -15,11 +15,11 @@ SMS_TOKENS: dict[str, str] = {
     "jpx": "je peux", "jveux": "je veux", "jvx": "je veux", "jvais": "je vais",
     "jvai": "je vais", "jve": "je vais", "jsai": "je sais", "jsais": "je sais",
     "jpense": "je pense", "jme": "je me", "jle": "je le", "jla": "je la",
-    "ke": "que", "k": "que", "kil": "qu il", "quil": "qu il", "qil": "qu il", "quelle": "quelle", "ki": "qui", "koi": "quoi",
+    "ke": "que", "k": "que", "kil": "qu il", "quil": "qu il", "qil": "qu il", "ki": "qui", "koi": "quoi",
     "pa": "pas", "pk": "pourquoi", "pq": "pourquoi", "tt": "tout", "tte": "toute",
     "ya": "il y a", "ds": "dans", "vs": "vous", "mtn": "maintenant",
     "mnt": "maintenant", "auj": "aujourd hui", "ptn": "putain", "bb": "bebe",
-    "mec": "mec", "ct": "c etait", "cv": "ca va", "dla": "de la", "ptit": "petit",
+    "ct": "c etait", "cv": "ca va", "dla": "de la", "ptit": "petit",
     "ptite": "petite", "ptits": "petits", "ptites": "petites", "pe": "peux",    "veu": "veux", "vai": "vais", "ilva": "il va",
     "iva": "il va", "ilve": "il veut", "slt": "salut", "bjr": "bonjour",
 }

@@ -30,13 +30,107 @@ def check_knowledge() -> int:
     return 0
 
 
+def _case_store():
+    # Imported here so that check-knowledge does not need SQLAlchemy or the keys.
+    from bot.cases.crypto import load_keyring
+    from bot.cases.store import CaseStore
+
+    return CaseStore(keyring=load_keyring())  # its own ring: rotation must not touch a shared one
+
+
+def migrate() -> int:
+    from bot.cases.migrate import current_revision
+
+    store = _case_store()
+    store.migrate()
+    print(f"schéma des dossiers à jour (révision {current_revision(store.engine)})")
+    return 0
+
+
+def purge(days: int | None) -> int:
+    from bot.cases import config
+
+    days = config.retention_days() if days is None else days
+    count = _case_store().purge(days)
+    print(f"{count} dossier(s) clos ou retiré(s) depuis plus de {days} jours effacé(s)")
+    return 0
+
+
+def rotate_keys(generate: bool, drop_old: bool) -> int:
+    from bot.cases.crypto import CryptoError, generate_key
+    from bot.cases.outbox import Outbox
+
+    if generate:  # for ND_CASE_KEYS users: put it first in the variable, then rotate-keys
+        print(generate_key())
+        return 0
+    store = _case_store()
+    outbox = Outbox(store)
+    ring = store.keyring
+    try:
+        if drop_old:
+            stale = store.count_stale() + outbox.count_stale()
+            if stale:
+                print(f"{stale} champ(s) encore chiffré(s) avec une ancienne clé : relancez "
+                      "rotate-keys (après avoir redémarré les services)", file=sys.stderr)
+                return 1
+            if not ring.from_file:
+                print("tout est chiffré avec la première clé : retirez les autres de ND_CASE_KEYS")
+                return 0
+            dropped = ring.drop_old_keys()
+            print(f"{len(dropped)} ancienne(s) clé(s) retirée(s) ; clé courante {ring.current_key_id}")
+            return 0
+        if ring.from_file:
+            ring.rotate()
+        fields = store.reencrypt()
+        files = outbox.reencrypt()
+    except CryptoError as exc:
+        print(f"rotation impossible : {exc}", file=sys.stderr)
+        return 1
+    print(f"clé courante {ring.current_key_id} ; {fields} champ(s) et {files} fichier(s) d'outbox "
+          "rechiffré(s). Redémarrez les services, puis `python -m bot rotate-keys --drop-old` "
+          "retire les anciennes clés.")
+    return 0
+
+
+def flush_outbox() -> int:
+    from bot.cases.outbox import Outbox
+
+    report = Outbox(_case_store()).flush()
+    print(f"{report.replayed} demande(s) transmise(s), {report.remaining} en attente, "
+          f"{report.quarantined} illisible(s) en quarantaine")
+    return 0 if report.remaining == 0 and report.quarantined == 0 else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Nouveau départ")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("check-knowledge", help="valide les fichiers de connaissances")
+    sub.add_parser("migrate", help="met le schéma des dossiers à jour (alembic upgrade head)")
+    p = sub.add_parser("purge", help="efface les dossiers clos ou retirés après la durée de conservation")
+    p.add_argument("--days", type=int, default=None,
+                   help="durée de conservation en jours (défaut : ND_RETENTION_DAYS, 30)")
+    p = sub.add_parser("rotate-keys", help="ajoute une clé de chiffrement et rechiffre tout")
+    p.add_argument("--drop-old", action="store_true",
+                   help="retire les anciennes clés, si plus rien n'en dépend")
+    p.add_argument("--generate", action="store_true", help="affiche une nouvelle clé (pour ND_CASE_KEYS)")
+    sub.add_parser("flush-outbox", help="transmet les demandes gardées pendant une panne de la base")
     args = parser.parse_args(argv)
     if args.command == "check-knowledge":
         return check_knowledge()
+    if args.command in ("migrate", "purge", "rotate-keys", "flush-outbox"):
+        from bot.cases.store import StoreUnavailable
+
+        try:
+            if args.command == "migrate":
+                return migrate()
+            if args.command == "purge":
+                return purge(args.days)
+            if args.command == "rotate-keys":
+                return rotate_keys(args.generate, args.drop_old)
+            return flush_outbox()
+        except StoreUnavailable as exc:
+            print(str(exc), file=sys.stderr)
+            return 1
     return 2
 
 

@@ -41,6 +41,16 @@ class Bareme:
         rates = [rate for _, rate in self.rates]
         return full * min(rates), full * max(rates)
 
+    def rate(self, income: float) -> float:
+        """The share of the full amount for her own monthly net resources."""
+        for bound, rate in self.rates:
+            if bound is None or income <= bound * self.smic_net:
+                return rate
+        return self.rates[-1][1]
+
+    def amount(self, children: int, income: float) -> float:
+        return self.full_amount(children) * self.rate(income)
+
     def loan_threshold(self, children: int) -> float:
         index = min(children, len(self.loan_thresholds_smic) - 1)
         return self.loan_thresholds_smic[index] * self.smic_net
@@ -64,10 +74,10 @@ def load_bareme(path: Path, on: dt.date | None = None) -> Bareme:
         debut=chosen["debut"], fin=chosen["fin"],
         rsa_base=float(chosen["rsa_montant_forfaitaire"]),
         smic_net=float(chosen["smic_net_mensuel"]),
-        coefficients=tuple(float(c) for c in doc["coefficients_foyer"]),
-        extra_child_coefficient=float(doc["coefficient_enfant_supplementaire"]),
-        rates=tuple((r["jusqu_a_smic"], float(r["taux"])) for r in doc["taux_par_ressources"]),
-        loan_thresholds_smic=tuple(float(s) for s in doc["seuils_pret_smic"]),
+        coefficients=tuple(float(c) for c in chosen["coefficients_foyer"]),
+        extra_child_coefficient=float(chosen["coefficient_enfant_supplementaire"]),
+        rates=tuple((r["jusqu_a_smic"], float(r["taux"])) for r in chosen["taux_par_ressources"]),
+        loan_thresholds_smic=tuple(float(s) for s in chosen["seuils_pret_smic"]),
     )
 
 

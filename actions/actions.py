@@ -12,35 +12,14 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, Restarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.answers import (NOT_AN_ANSWER_INTENTS, NOT_UNDERSTOOD_INTENTS, QUESTION_LIEU, Answers, Reply,
-                         default_answers)
+from actions.common import (SLOT_DEPARTEMENT, SLOT_DISCRETION, SLOT_FAILURES, SLOT_NOT_UNDERSTOOD,
+                            SLOT_QUESTION, _count, _first_turn, _intent, _say)
+from actions.eligibility import paused_questionnaire_reply
+from actions.handoff import handoff_followup
+from bot.answers import NOT_AN_ANSWER_INTENTS, NOT_UNDERSTOOD_INTENTS, QUESTION_LIEU, Answers, default_answers
 from bot.knowledge.territory import Departement
 
 logger = logging.getLogger(__name__)
-
-SLOT_DISCRETION = "discretion_annoncee"
-SLOT_NOT_UNDERSTOOD = "incompris_suite"
-SLOT_QUESTION = "question_en_cours"
-SLOT_FAILURES = "echecs_question"
-SLOT_DEPARTEMENT = "departement"
-
-
-def _say(dispatcher: CollectingDispatcher, replies: List[Reply]) -> None:
-    for reply in replies:
-        dispatcher.utter_message(**reply.as_rasa())
-
-
-def _intent(tracker: Tracker) -> Optional[str]:
-    return (tracker.latest_message.get("intent") or {}).get("name")
-
-
-def _first_turn(tracker: Tracker) -> bool:
-    return not tracker.get_slot(SLOT_DISCRETION)
-
-
-def _count(tracker: Tracker, slot: str) -> int:
-    return int(tracker.get_slot(slot) or 0)
-
 
 class _AnswersAction(Action, metaclass=abc.ABCMeta):
     """An action that speaks from the knowledge base; tests may pass their own.
@@ -84,6 +63,11 @@ class ActionRepondre(_AnswersAction):
             return events + [SlotSet(SLOT_NOT_UNDERSTOOD, times)]
 
         events.append(SlotSet(SLOT_NOT_UNDERSTOOD, 0))
+        paused = handoff_followup(tracker, intent) or paused_questionnaire_reply(tracker, intent, answers=self.answers)
+        if paused is not None:
+            replies, more = paused
+            _say(dispatcher, replies)
+            return events + more
         if intent == "refuser_repondre":
             replies = self.answers.skipped(first)
             if question == QUESTION_LIEU:

@@ -64,11 +64,11 @@ class Answers:
     # -- conversation steps ----------------------------------------------
     def for_intent(self, intent: str, first_turn: bool) -> list[Reply]:
         topic = intent if intent in TOPIC_INTENTS else "menu"
-        return self._with_discretion([self.render(topic)], first_turn)
+        return self.with_discretion([self.render(topic)], first_turn)
 
     def not_understood(self, times_in_a_row: int, first_turn: bool) -> list[Reply]:
         topic = "incompris" if times_in_a_row < MAX_FAILED_ANSWERS else "incompris_repete"
-        return self._with_discretion([self.render(topic)], first_turn)
+        return self.with_discretion([self.render(topic)], first_turn)
 
     def ask_place(self, failed_answers: int, first_turn: bool = False) -> list[Reply]:
         if failed_answers == 0:
@@ -77,12 +77,12 @@ class Answers:
             topic = "question_lieu_exemple"
         else:
             topic = "question_lieu_explication"
-        return self._with_discretion([self.render(topic)], first_turn)
+        return self.with_discretion([self.render(topic)], first_turn)
 
     def territory(self, departement: Departement | None, first_turn: bool) -> list[Reply]:
         if departement is None:
             actifs = ", ".join(d.label for d in self.territories.active())
-            return self._with_discretion([self.render("territoire_inconnu", liste_actifs=actifs)], first_turn)
+            return self.with_discretion([self.render("territoire_inconnu", liste_actifs=actifs)], first_turn)
         status = self.territories.pack_status(departement)
         if status.statut == ACTIVE and status.entry:
             reply = self.render("territoire_actif", departement_nom=departement.label,
@@ -94,15 +94,15 @@ class Answers:
         else:
             assert status.statut == ABSENT
             reply = self.render("territoire_absent", departement_nom=departement.label)
-        return self._with_discretion([reply], first_turn)
+        return self.with_discretion([reply], first_turn)
 
     def skipped(self, first_turn: bool) -> list[Reply]:
-        return self._with_discretion([self.render("refuser_repondre")], first_turn)
+        return self.with_discretion([self.render("refuser_repondre")], first_turn)
 
     def erased(self) -> list[Reply]:
         return [self.render("effacer_confirmation")]
 
-    def _with_discretion(self, replies: list[Reply], first_turn: bool) -> list[Reply]:
+    def with_discretion(self, replies: list[Reply], first_turn: bool) -> list[Reply]:
         # The very first answer says, in one line, how to leave fast and erase.
         return replies + [self.render("discretion")] if first_turn else replies
 

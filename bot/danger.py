@@ -63,7 +63,7 @@ _HARM_STEMS = (r"(?:frapp|tap|bat\b|batt|cogn|etrangl|trangl|tabass|gifl|viol|po
                r"sequestr|enferm|menac|tue\b|tues\b|tuer|egorg|defonc|etouff|agress|mord)")
 _KILL = (r"(?:tuer|buter|crever|egorger|massacrer|frapper|defoncer|etrangler|bruler|"
          r"descendre|faire la peau|tabasser|violer|poignarder|planter|cogner|etouffer|"
-         r"finir|achever|taper dessus|casser la gueule)")
+         r"finir|achever|taper dessus|casser la gueule|faire du mal|faire mal)")
 _RECENT = r"(?:ce soir|ce matin|cette nuit|aujourd hui|tout a l heure|a l instant|maintenant|encore)"
 _WEAPON = (r"(?:couteau|couteaux|arme|armes|fusil|pistolet|flingue|revolver|hache|marteau|"
            r"batte|machette|cutter|lame|ciseaux|tournevis)")
@@ -129,18 +129,29 @@ _RULES: list[tuple[str, str, re.Pattern[str]]] = [
         r"\bme mutil\w*|\bavaler (?:tous |toutes )?(?:mes|les|des|tout mes|toute ma boite de) "
         r"(?:medicaments|medocs|cachets|pilules)|\bfoutre en l air\b|\ben ai marre de la vie\b|"
         r"\bla vie n a plus de sens\b|\b(?:plus|pas) envie de me reveiller\b|"
-        r"\bne (?:jamais|plus) (?:me reveiller|rouvrir les yeux)\b|\bm endormir pour toujours\b|\bplus (?:aucune )?raison de vivre\b")),
+        r"\bne (?:jamais|plus) (?:me reveiller|rouvrir les yeux)\b|\bm endormir pour toujours\b|\bplus (?:aucune )?raison de vivre\b|"
+        r"\b(?:sauter|me jeter|me lancer) (?:du|d un|de la|par la|sous (?:le|un)) ?(?:pont|fenetre|balcon|toit|immeuble|train|metro|voiture)\b|"
+        r"\b(?:sur|au bord du) (?:le )?(?:pont|toit|rebord|balcon|parapet)\b.*\b(?:regarde en bas|sauter|le vide|en finir)\b|"
+        r"\bau bord du vide\b|"
+        r"\bme (?:suis |les |la )?(?:coupee?s?|taillade\w*|bruler|brulee?) (?:les |le |la |aux |au )?(?:bras|poignets?|veines|cuisses|jambes)\b|"
+        r"\bme couper (?:les |le |la )?(?:bras|poignets?|veines)\b|\bje me (?:fais|suis fait|suis faite) du mal\b")),
     # --- he is there, she cannot speak ---
     (AGGRESSOR_PRESENT, "agresseur_present", _rx(
         rf"\b{_SUBJECT} est (?:la|ici|a cote|juste a cote|dans la piece|dans la chambre|"
         rf"dans le salon|dans l appartement|dans l appart|derriere moi|derriere la porte|revenu|de retour|a la maison|dans la maison|"
-        rf"rentre|en bas|dans l entree)(?! (?:pour|de|du|des|raison|seul|seule|parti)\b)")),
+        rf"rentre|en bas|dans l entree|dans la voiture avec moi|avec moi dans la voiture|avec moi la)"
+        rf"(?! (?:pour|de|du|des|raison|seul|seule|parti)\b)|"
+        rf"\bje suis (?:juste |tout )?(?:a cote de lui|pres de lui|avec lui (?:la|maintenant|dans la piece))\b|"
+        rf"\b{_SUBJECT} dort (?:juste )?(?:a cote|pres de moi|dans la piece|dans la chambre)\b")),
     (AGGRESSOR_PRESENT, "ne_peut_pas_parler", _rx(
         r"\bje (?:ne )?(?:peux|peut|pourrai|pourrais|sais) (?:pas|plus) (?:parler|appeler|telephoner|"
         r"crier|ecrire longtemps|te parler|vous parler|vous appeler)\b(?! (?:de|d|a|avec|du|des|au|aux|"
         r"francais|fort)\b)")),
     (AGGRESSOR_PRESENT, "surveillee_maintenant", _rx(
-        r"\bpar dessus mon epaule\b|\bpas moyen de (?:parler|appeler|telephoner)\b|"
+        r"\bpar dessus mon epaule\b|\b(?:pas moyen|impossible) de (?:parler|appeler|telephoner|passer (?:un )?appel)\b"
+        r"(?! (?:de|d|a|avec|du|des|au|aux|francais)\b)|"
+        r"\b(?:joindre|contacter|appeler|prevenir) (?:quelqu un|qqn|la police|les secours) sans (?:parler|faire de bruit)\b|"
+        r"\bje (?:ne )?peux (?:qu |que )?ecrire (?:qu |que )?en silence\b|"
         r"\bmeme piece que (?:lui|elle)\b|\b(?:il|elle) (?:m )?entendrait\b|\bil (?:entend|ecoute) tout\b|\bje chuchote\b|"
         r"\bje parle (?:tout )?bas\b|\bje (?:me suis |suis )?cachee? (?:dans|aux|sous|derriere)\b|"
         r"\bje me cache\b|\b(?:il|elle) (?:arrive|revient|rentre)\b.*\b(?:vite|dois|faut|cacher|effacer)\b")),

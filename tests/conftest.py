@@ -59,7 +59,9 @@ def bot(tmp_path_factory) -> Bot:
         pytest.fail("no trained model: run `make train` (make test does it)")
     logs_dir = tmp_path_factory.mktemp("logs")
     rasa_port, actions_port = free_port(), free_port()
+    state_dir = tmp_path_factory.mktemp("state")  # case database, keys and outbox of this run
     env = {**os.environ, "ND_ACTION_ENDPOINT": f"http://127.0.0.1:{actions_port}/webhook",
+           "ND_STATE_DIR": str(state_dir),
            "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
     logs = {"actions": logs_dir / "actions.log", "rasa": logs_dir / "rasa.log"}
     procs = []
@@ -75,7 +77,9 @@ def bot(tmp_path_factory) -> Bot:
                 cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT))
         wait_http(f"http://127.0.0.1:{actions_port}/health", procs[0])
         wait_http(f"http://127.0.0.1:{rasa_port}/", procs[1])
-        yield Bot(rasa_port, logs)
+        bot = Bot(rasa_port, logs)
+        bot.state_dir = state_dir
+        yield bot
     finally:
         for p in procs:
             p.terminate()
@@ -84,3 +88,11 @@ def bot(tmp_path_factory) -> Bot:
                 p.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 p.kill()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _state_outside_the_repo(tmp_path_factory):
+    """Keys, case database and outbox made by in-process tests go to a temporary folder."""
+    if "ND_STATE_DIR" not in os.environ:
+        os.environ["ND_STATE_DIR"] = str(tmp_path_factory.mktemp("state-in-process"))
+    yield

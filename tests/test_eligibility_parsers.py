@@ -153,3 +153,16 @@ def test_number_words():
     assert words_to_number(["quatre", "vingt"]) == 80
     assert words_to_number(["deux", "mille", "cinq", "cents"]) == 2500
     assert words_to_number(["bonjour"]) is None
+
+
+@pytest.mark.parametrize("text", ["stop", "Arrêter les questions", "/arreter", "on arrête là", "plus de questions",
+                                  "je veux arrêter le questionnaire", "STOP STOP"])
+def test_stopping_the_questionnaire(text):
+    from bot.eligibility.parsers import is_stop
+    assert is_stop(text)
+
+
+@pytest.mark.parametrize("text", ["le mois dernier", "il a arrêté de travailler", "non", "fin mars", "2"])
+def test_answers_are_not_mistaken_for_stopping(text):
+    from bot.eligibility.parsers import is_stop
+    assert not is_stop(text)

@@ -17,7 +17,7 @@ from bot.text import normalize
 
 MEASURES = ("hebergement_urgence", "pack", "auu", "logement", "garde", "emploi", "psy")
 OUTCOMES = ("probablement_eligible", "pas_eligible", "a_verifier")
-QUESTION_TYPES = ("choix", "departement", "date", "enfants", "montant")
+QUESTION_TYPES = ("choix", "departement", "date", "enfants", "montant", "telephone", "email", "texte")
 
 # The texts the rules engine refers to, by measure: all must be written.
 REQUIRED_TEXTS: dict[str, set[str]] = {
@@ -79,6 +79,7 @@ class Question:
     explanation: str
     options: tuple[Option, ...] = ()
     priority: tuple[str, ...] = ()
+    multiple: bool = False       # a choice where she may name several options
 
     def synonyms(self) -> dict[str, tuple[str, ...]]:
         return {o.id: o.synonyms for o in self.options}
@@ -147,20 +148,20 @@ def load_rules(path: Path, today: dt.date | None = None) -> RuleSet:
     return RuleSet(str(doc["version"]), validity["debut"], validity.get("fin"), dict(doc["resultats"]), measures)
 
 
-def load_questions(path: Path) -> Questionnaire:
+def load_questions(path: Path, required_texts: set[str] = REQUIRED_QUESTION_TEXTS) -> Questionnaire:
     doc = _read(path)
     where = str(path)
-    missing = REQUIRED_QUESTION_TEXTS - set(doc.get("textes") or {})
+    missing = required_texts - set(doc.get("textes") or {})
     if missing:
         raise KnowledgeError(f"{where}: textes manquants {sorted(missing)}")
     questions = []
     for qid, raw in (doc.get("questions") or {}).items():
-        for key in ("mesures", "type", "texte", "exemple", "explication"):
+        for key in ("type", "texte", "exemple", "explication"):
             if not raw.get(key):
                 raise KnowledgeError(f"{where}: question {qid}, « {key} » manque")
         if raw["type"] not in QUESTION_TYPES:
             raise KnowledgeError(f"{where}: question {qid}, type inconnu {raw['type']}")
-        if set(raw["mesures"]) - set(MEASURES):
+        if set(raw.get("mesures") or ()) - set(MEASURES):
             raise KnowledgeError(f"{where}: question {qid}, mesure inconnue")
         options = tuple(
             Option(oid, o["libelle"], tuple(sorted({normalize(s) for s in o["synonymes"]} | {normalize(o["libelle"])})))
@@ -170,6 +171,7 @@ def load_questions(path: Path) -> Questionnaire:
         priority = tuple(raw.get("priorite") or ())
         if priority and set(priority) != {o.id for o in options}:
             raise KnowledgeError(f"{where}: question {qid}, « priorite » doit lister toutes les options")
-        questions.append(Question(qid, tuple(raw["mesures"]), raw["type"], raw["texte"].strip(),
-                                  raw["exemple"].strip(), raw["explication"].strip(), options, priority))
+        questions.append(Question(qid, tuple(raw.get("mesures") or ()), raw["type"], raw["texte"].strip(),
+                                  raw["exemple"].strip(), raw["explication"].strip(), options, priority,
+                                  bool(raw.get("multiple"))))
     return Questionnaire(tuple(questions), dict(doc["textes"]))

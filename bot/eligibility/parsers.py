@@ -86,6 +86,21 @@ def is_skip(text: str) -> bool:
     return bool(_SKIP.search(normalize(text)))
 
 
+_STOP = re.compile(
+    r"^(stop( stop)*|pause|arrete[rz]?|on arrete( la)?|j arrete|on s arrete|je veux arreter|fin|"
+    r"c est bon on arrete|ca suffit)$|"
+    r"\b(arrete[rz]? (les|ces|vos|tes|ton|votre|le) (questions?|questionnaire)|stop (les|aux) questions|"
+    r"plus de questions?|assez de questions|sortir du questionnaire|quitter le questionnaire|"
+    r"fin des questions)\b")
+
+
+def is_stop(text: str) -> bool:
+    """« Arrêter les questions », « stop »: she wants the questionnaire to end."""
+    if text.strip().startswith("/arreter"):
+        return True
+    return bool(_STOP.search(normalize(text)))
+
+
 # -- children ----------------------------------------------------------------
 @dataclass(frozen=True)
 class Children:
@@ -401,3 +416,32 @@ def parse_choice(text: str, options: dict[str, tuple[str, ...]], priority: tuple
     if len(found) == 1:
         return found[0]
     return next((option for option in priority if option in found), None) if found else None
+
+
+def parse_choices(text: str, options: dict[str, tuple[str, ...]]) -> list[str] | None:
+    """Several options at once (« le matin ou le soir »), in the options' order."""
+    single = parse_choice(text, options)
+    if single is not None:
+        return [single]
+    padded = f" {normalize(text)} "
+    found = []
+    for synonym, option in sorted(((s, o) for o, syns in options.items() for s in syns),
+                                  key=lambda pair: -len(pair[0])):
+        if f" {synonym} " in padded:
+            padded = padded.replace(f" {synonym} ", " | ")
+            found.append(option)
+    return [o for o in options if o in found] or None
+
+
+_FREE_TEXT = re.compile(r"^[\w' .-]{1,40}$")
+_NO = re.compile(r"^(non|nan|aucun|aucune|pas besoin|non merci|rien|pas de code|sans)$")
+
+
+def parse_short_text(text: str) -> str | None:
+    """A code word or a first name: short, letters first; « non » means none ("")."""
+    cleaned = " ".join(text.split())
+    if _NO.match(normalize(cleaned)):
+        return ""
+    if not _FREE_TEXT.match(cleaned) or not re.search(r"[^\W\d_]", cleaned) or "@" in cleaned:
+        return None
+    return cleaned

@@ -6,12 +6,13 @@ Answers travel in the conversation's slots as plain JSON values (see
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
 from bot.eligibility.loader import MEASURES, Question, Questionnaire, RuleSet
 from bot.eligibility.parsers import (Amount, Children, DateRange, is_skip, parse_amount, parse_children,
-                                     parse_choice, parse_date)
+                                     parse_choice, parse_choices, parse_date, parse_short_text)
 from bot.knowledge.territory import Territories
 from bot.text import normalize
 
@@ -175,13 +176,27 @@ class Answer:
 def read_answer(question: Question, text: str, territories: Territories, today: dt.date,
                 smic_net: float | None = None) -> Answer:
     if question.type == "choix":
-        chosen = parse_choice(text, question.synonyms(), question.priority)
+        chosen: Any = (parse_choices(text, question.synonyms()) if question.multiple
+                       else parse_choice(text, question.synonyms(), question.priority))
         if chosen is not None:
             return Answer("ok", chosen)
     if is_skip(text):
         return Answer("skip", UNKNOWN)
     if question.type == "choix":
         return Answer("invalid")
+    if question.type in ("telephone", "email"):
+        # Contact details are checked by the case core, which stores them.
+        from bot.cases.contact import parse_email, parse_phone
+        if question.type == "email":
+            candidates = [text] + [w.strip(".,;:«»()") for w in text.split() if "@" in w]
+            email = next((e for e in map(parse_email, candidates) if e), None)
+            return Answer("ok", email) if email else Answer("invalid")
+        candidates = [text] + re.findall(r"(?:\+|00)?\d[\d .\-/()]{7,}\d", text)
+        phone = next((p for p in map(parse_phone, candidates) if p), None)
+        return Answer("ok", {"e164": phone.e164, "mobile": phone.mobile}) if phone else Answer("invalid")
+    if question.type == "texte":
+        short = parse_short_text(text)
+        return Answer("ok", short) if short is not None else Answer("invalid")
     if question.type == "departement":
         place = territories.resolve_place(text)
         return Answer("ok", place.code) if place else Answer("invalid")

@@ -12,7 +12,7 @@ from typing import Any, Callable, Mapping
 
 from bot.answers import MAX_FAILED_ANSWERS, Reply
 from bot.config import Settings, settings
-from bot.eligibility.loader import Questionnaire, RuleSet, load_questions, load_rules
+from bot.eligibility.loader import Question, Questionnaire, RuleSet, load_questions, load_rules
 from bot.eligibility.questions import (Answer, Situation, clean_slots, measures_in, needed_questions,
                                       read_answer)
 from bot.eligibility.rules import Context, MeasureResult, evaluate
@@ -23,6 +23,20 @@ from bot.knowledge.territory import Territories, load_territories
 SKIP_PAYLOAD = "/refuser_repondre"
 STOP_PAYLOAD = "/arreter"
 RESUME_PAYLOAD = "/eligibilite"
+
+
+def question_reply(q: Question, texts: Mapping[str, str], failures: int = 0, resumed: bool = False) -> Reply:
+    """The question; with an example after one failure; explained after two. Skip and stop always offered."""
+    lines = [texts["reprise"]] if resumed else []
+    if failures == 0:
+        lines.append(q.text)
+    elif failures < MAX_FAILED_ANSWERS:
+        lines += [texts["incompris_reponse"], q.text, q.example]
+    else:
+        lines += [q.explanation, texts["passer_possible"], q.text, q.example]
+    buttons = [Button(o.label, o.label) for o in q.options]
+    buttons += [Button(texts["passer"], SKIP_PAYLOAD), Button(texts["arreter"], STOP_PAYLOAD)]
+    return Reply("\n".join(lines), tuple(buttons))
 
 
 @dataclass
@@ -47,19 +61,7 @@ class Eligibility:
         return Reply(self.questionnaire.texts["intro"].format(nombre=how_many))
 
     def ask(self, question_id: str, failures: int = 0, resumed: bool = False) -> Reply:
-        """The question; with an example after one failure; explained after two."""
-        q = self.questionnaire[question_id]
-        texts = self.questionnaire.texts
-        lines = [texts["reprise"]] if resumed else []
-        if failures == 0:
-            lines.append(q.text)
-        elif failures < MAX_FAILED_ANSWERS:
-            lines += [texts["incompris_reponse"], q.text, q.example]
-        else:
-            lines += [q.explanation, texts["passer_possible"], q.text, q.example]
-        buttons = [Button(o.label, o.label) for o in q.options]
-        buttons += [Button(texts["passer"], SKIP_PAYLOAD), Button(texts["arreter"], STOP_PAYLOAD)]
-        return Reply("\n".join(lines), tuple(buttons))
+        return question_reply(self.questionnaire[question_id], self.questionnaire.texts, failures, resumed)
 
     def offer_resume(self) -> Reply:
         texts = self.questionnaire.texts

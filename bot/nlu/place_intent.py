@@ -22,7 +22,8 @@ from bot.text import basic_normalize
 PLACE_INTENT = "donner_lieu"
 MAX_WORDS = 5
 # The model's intents that a place name alone may override.
-OVERRIDABLE = {"nlu_fallback", "hors_sujet", "pack_territoire", "saluer", "affirmer", "nier", None}
+OVERRIDABLE = {"nlu_fallback", "hors_sujet", "pack_territoire", "saluer", "affirmer", "nier", "au_revoir",
+               "remercier", "arreter", None}
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)

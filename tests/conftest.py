@@ -53,8 +53,8 @@ class Bot:
         return "\n".join(m.get("text", "") for m in self.say(sender, message))
 
 
-@pytest.fixture(scope="session")
-def bot(tmp_path_factory) -> Bot:
+def _start_bot(tmp_path_factory, with_actions: bool = True):
+    """Rasa (and, unless told otherwise, the action server) on free ports; yields a Bot."""
     if not MODEL.exists():
         pytest.fail("no trained model: run `make train` (make test does it)")
     logs_dir = tmp_path_factory.mktemp("logs")
@@ -66,17 +66,21 @@ def bot(tmp_path_factory) -> Bot:
     logs = {"actions": logs_dir / "actions.log", "rasa": logs_dir / "rasa.log"}
     procs = []
     try:
-        with open(logs["actions"], "w") as out:
-            procs.append(subprocess.Popen(
-                [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(actions_port)],
-                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT))
+        if with_actions:
+            with open(logs["actions"], "w") as out:
+                procs.append(subprocess.Popen(
+                    [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(actions_port)],
+                    cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT))
+        else:
+            logs["actions"].write_text("")
         with open(logs["rasa"], "w") as out:
             procs.append(subprocess.Popen(
                 [str(VENV_BIN / "rasa"), "run", "--model", str(MODEL), "--port", str(rasa_port),
                  "--credentials", "credentials.yml", "--endpoints", "endpoints.yml"],
                 cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT))
-        wait_http(f"http://127.0.0.1:{actions_port}/health", procs[0])
-        wait_http(f"http://127.0.0.1:{rasa_port}/", procs[1])
+        if with_actions:
+            wait_http(f"http://127.0.0.1:{actions_port}/health", procs[0])
+        wait_http(f"http://127.0.0.1:{rasa_port}/", procs[-1])
         bot = Bot(rasa_port, logs)
         bot.state_dir = state_dir
         yield bot
@@ -88,6 +92,17 @@ def bot(tmp_path_factory) -> Bot:
                 p.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 p.kill()
+
+
+@pytest.fixture(scope="session")
+def bot(tmp_path_factory) -> Bot:
+    yield from _start_bot(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def bot_without_actions(tmp_path_factory) -> Bot:
+    """Rasa alone: the action server is down."""
+    yield from _start_bot(tmp_path_factory, with_actions=False)
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -137,7 +137,7 @@ _RULES: list[tuple[str, str, re.Pattern[str]]] = [
         r"\bme couper (?:les |le |la )?(?:bras|poignets?|veines)\b|\bje me (?:fais|suis fait|suis faite) du mal\b")),
     # --- he is there, she cannot speak ---
     (AGGRESSOR_PRESENT, "agresseur_present", _rx(
-        rf"\b{_SUBJECT} est (?:la|ici|a cote|juste a cote|dans la piece|dans la chambre|"
+        rf"\b{_SUBJECT} est (?:juste |tout |deja |encore )?(?:la|ici|a cote|juste a cote|dans la piece|dans la chambre|"
         rf"dans le salon|dans l appartement|dans l appart|derriere moi|derriere la porte|revenu|de retour|a la maison|dans la maison|"
         rf"rentre|en bas|dans l entree|dans la voiture avec moi|avec moi dans la voiture|avec moi la)"
         rf"(?! (?:pour|de|du|des|raison|seul|seule|parti)\b)|"

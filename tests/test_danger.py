@@ -151,3 +151,8 @@ def test_self_harm(text):
 def test_self_harm_near_misses(text):
     signal = detect(text)
     assert signal is None or signal.kind != "suicide"
+
+
+@pytest.mark.parametrize("text", ["mon mari est juste derrière la porte", "il est encore là, dans le salon"])
+def test_he_is_there_with_an_adverb(text):
+    assert detect(text).kind == "agresseur_present"

@@ -94,3 +94,12 @@ def test_resuming_keeps_the_answers_given_before():
     tracker.events.append({"event": "slot", "name": "enfants", "value": {"nombre": 2, "ages_mois": [8, 84]}})
     _, slots, _ = _run(ValidateEligibiliteForm(ELIG), tracker)
     assert slots["relation"] == "ex" and slots["enfants"] == {"nombre": 2, "ages_mois": [8, 84]}
+
+
+def test_recorded_live_tracker_a_vague_income_is_asked_again():
+    # Recorded from a real conversation: « est-ce que j'ai droit à l'aide de la caf ? », « mon ex »,
+    # « une plainte », « le mois dernier », « oui », « non », « deux enfants de 2 et 9 ans », « beaucoup ».
+    tracker = _tracker("enregistre_revenus_brouille")
+    messages, slots, _ = _run(ValidateEligibiliteForm(ELIG), tracker)
+    assert slots["revenus"] is None and slots["echecs_question"] == 1 and slots["requested_slot"] == "revenus"
+    assert tracker.slots["enfants"] == {"nombre": 2, "ages_mois": [24, 108]}

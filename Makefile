@@ -20,10 +20,11 @@ test: setup train validate test-unit test-stories
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt scripts/find_python.sh
+$(VENV)/.installed: requirements.txt scripts/find_python.sh scripts/ensure_chromium.sh
 	@PY310=$$(scripts/find_python.sh) && { [ -x $(PY) ] || $$PY310 -m venv $(VENV); }
 	$(PY) -m pip install --quiet -r requirements.txt
 	$(PY) -m pip check
+	@scripts/ensure_chromium.sh
 	@touch $@
 
 # Rasa's fingerprinting retrains only the parts whose data, domain or config changed.

@@ -101,6 +101,48 @@ def flush_outbox() -> int:
     return 0 if report.remaining == 0 and report.quarantined == 0 else 1
 
 
+def operator_add(login: str, supervisor: bool, territories: list[str]) -> int:
+    from bot.console.accounts import AccountError, Accounts
+
+    password = sys.stdin.readline().rstrip("\n")  # never on the command line: it would stay in the history
+    try:
+        created = Accounts(_case_store()).add(login, password, supervisor, territories)
+    except AccountError as exc:
+        print(f"compte non créé : {exc}", file=sys.stderr)
+        return 1
+    scope = "tous les territoires" if created.supervisor else ", ".join(created.territories)
+    print(f"compte {created.login} créé ({'superviseur' if created.supervisor else 'opérateur'} ; {scope})")
+    return 0
+
+
+def demo_admin() -> int:
+    """On a fresh install only: a demo supervisor, its password printed once."""
+    import secrets
+
+    from bot.console.accounts import Accounts
+
+    accounts = Accounts(_case_store())
+    if accounts.count():
+        print("Console : des comptes existent déjà (python -m bot operator add pour en créer).")
+        return 0
+    password = secrets.token_urlsafe(12)
+    accounts.add("demo", password, supervisor=True)
+    print(f"Console : compte de démonstration créé. Identifiant « demo », mot de passe « {password} » "
+          "(affiché une seule fois).")
+    return 0
+
+
+def console(host: str, port: int) -> int:
+    import os
+
+    from bot.console.app import create_app
+
+    app = create_app(session_minutes=int(os.environ.get("ND_CONSOLE_SESSION_MINUTES", "30")),
+                     secure_cookies=os.environ.get("ND_CONSOLE_SECURE_COOKIES") == "1")
+    app.run(host=host, port=port, access_log=False, workers=1)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Nouveau départ")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -114,10 +156,21 @@ def main(argv: list[str] | None = None) -> int:
                    help="retire les anciennes clés, si plus rien n'en dépend")
     p.add_argument("--generate", action="store_true", help="affiche une nouvelle clé (pour ND_CASE_KEYS)")
     sub.add_parser("flush-outbox", help="transmet les demandes gardées pendant une panne de la base")
+    p = sub.add_parser("operator", help="comptes de la console")
+    p.add_argument("action", choices=["add"])
+    p.add_argument("login")
+    p.add_argument("--supervisor", action="store_true")
+    p.add_argument("--territory", action="append", default=[], help="code de département (répétable)")
+    p = sub.add_parser("console", help="lance la console des opérateurs")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080)
+    sub.add_parser("demo-admin", help="crée un superviseur de démonstration si aucun compte n'existe")
     args = parser.parse_args(argv)
     if args.command == "check-knowledge":
         return check_knowledge()
-    if args.command in ("migrate", "purge", "rotate-keys", "flush-outbox"):
+    if args.command == "console":
+        return console(args.host, args.port)
+    if args.command in ("migrate", "purge", "rotate-keys", "flush-outbox", "operator", "demo-admin"):
         from bot.cases.store import StoreUnavailable
 
         try:
@@ -127,6 +180,10 @@ def main(argv: list[str] | None = None) -> int:
                 return purge(args.days)
             if args.command == "rotate-keys":
                 return rotate_keys(args.generate, args.drop_old)
+            if args.command == "operator":
+                return operator_add(args.login, args.supervisor, args.territory)
+            if args.command == "demo-admin":
+                return demo_admin()
             return flush_outbox()
         except StoreUnavailable as exc:
             print(str(exc), file=sys.stderr)

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Starts the action server (5055) and Rasa (5005); Ctrl-C stops both.
+# Starts the action server (5055), Rasa (5005) and the operator console (8080); Ctrl-C stops them all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 RASA_PORT=${RASA_PORT:-5005}
 ACTIONS_PORT=${ACTIONS_PORT:-5055}
+CONSOLE_PORT=${CONSOLE_PORT:-8080}
 export ND_ACTION_ENDPOINT=${ND_ACTION_ENDPOINT:-http://localhost:${ACTIONS_PORT}/webhook}
 mkdir -p logs
 pids=()
@@ -22,13 +23,18 @@ pids+=($!)
 "$VENV/bin/rasa" run --model models --port "$RASA_PORT" --credentials credentials.yml \
   --endpoints endpoints.yml > logs/rasa.log 2>&1 &
 pids+=($!)
+# On a fresh install: a demo supervisor for the console, its password printed once.
+"$VENV/bin/python" -m bot demo-admin
+"$VENV/bin/python" -m bot console --port "$CONSOLE_PORT" > logs/console.log 2>&1 &
+pids+=($!)
 
 echo "Starting (the model takes about 20 s to load)..."
 for _ in $(seq 1 180); do
   for pid in "${pids[@]}"; do
-    kill -0 "$pid" 2>/dev/null || { echo "A service stopped: see logs/rasa.log and logs/actions.log"; exit 1; }
+    kill -0 "$pid" 2>/dev/null || { echo "A service stopped: see logs/"; exit 1; }
   done
-  if curl -fs "http://localhost:${RASA_PORT}/" >/dev/null && curl -fs "http://localhost:${ACTIONS_PORT}/health" >/dev/null; then
+  if curl -fs "http://localhost:${RASA_PORT}/" >/dev/null && curl -fs "http://localhost:${ACTIONS_PORT}/health" >/dev/null \
+     && curl -fs "http://localhost:${CONSOLE_PORT}/login" >/dev/null; then
     cat <<MSG
 
 Nouveau départ is running.
@@ -36,7 +42,9 @@ Nouveau départ is running.
                         -H 'Content-Type: application/json' -d '{"sender": "essai", "message": "bonjour"}'
   socket.io channel:  http://localhost:${RASA_PORT}/socket.io  (events user_uttered / bot_uttered)
   Action server:      http://localhost:${ACTIONS_PORT}/health
-  Logs:               logs/rasa.log, logs/actions.log (no message text at the default level)
+  Operator console:   http://localhost:${CONSOLE_PORT}/  (accounts: python -m bot operator add LOGIN)
+  Case database:      var/cases.sqlite3 (encrypted personal fields; keys in var/keys/)
+  Logs:               logs/rasa.log, logs/actions.log, logs/console.log (no message text)
 Ctrl-C stops everything.
 MSG
     wait -n "${pids[@]}" || true

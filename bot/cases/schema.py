@@ -91,3 +91,39 @@ case_events = sa.Table(
     sa.Column("at", UTCDateTime, nullable=False),
 )
 
+
+# -- operator console (bot/console): staff data only, never the victim's ---------
+operators = sa.Table(
+    "operators", metadata,
+    sa.Column("login", sa.String(64), primary_key=True),
+    sa.Column("password_hash", sa.String(255), nullable=False),   # scrypt, see bot/console/accounts.py
+    sa.Column("supervisor", sa.Boolean, nullable=False, default=False),
+    sa.Column("territories", sa.JSON, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+console_sessions = sa.Table(
+    "console_sessions", metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),    # SHA-256 of the cookie value
+    sa.Column("login", sa.String(64), sa.ForeignKey("operators.login", ondelete="CASCADE"), nullable=False),
+    sa.Column("csrf", sa.String(64), nullable=False),
+    sa.Column("last_seen", UTCDateTime, nullable=False),
+)
+
+assignments = sa.Table(
+    "case_assignments", metadata,
+    sa.Column("reference", sa.String(16), sa.ForeignKey("cases.reference", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("login", sa.String(64), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+)
+
+audit_log = sa.Table(
+    "audit_log", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", UTCDateTime, nullable=False, index=True),
+    sa.Column("login", sa.String(64), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),             # vue, prise, statut, note, connexion…
+    sa.Column("reference", sa.String(16), nullable=True, index=True),
+    sa.Column("detail", sa.String(64), nullable=True),              # e.g. the new status; never free text
+)

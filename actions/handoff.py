@@ -210,9 +210,9 @@ class ActionCreerDossier(Action):
         from bot.cases.crypto import conversation_id
         eligibility = default_eligibility()
         measures = [m for m in (tracker.get_slot("mesures_demandees") or [])]
-        answered = eligibility.situation(tracker.slots)
         outcomes = {r.measure: r.outcome for r in eligibility.results(tuple(measures), tracker.slots)} if measures else {}
-        summary = {"answers": {k: v for k, v in vars(answered).items() if v is not None and not hasattr(v, "__dict__")},
+        # Her validated answers as JSON slot values: the console re-derives the reasons from them.
+        summary = {"answers": eligibility.answers_for_case(tracker.slots),
                    "outcomes": outcomes, "rules_version": eligibility.rules.version}
         place = tracker.get_slot(SLOT_DEPARTEMENT)
         channel = _channel(tracker)

@@ -30,13 +30,13 @@ def store_for(state: Path) -> CaseStore:
     return CaseStore(f"sqlite:///{state / 'cases.sqlite3'}", keyring=load_keyring(env))
 
 
-def new_case(store: CaseStore, territory: str, signals=()) -> str:
+def new_case(store: CaseStore, territory: str, signals=(), eligibility: dict | None = None) -> str:
     plan = ContactPlan.validated("sms", "06 12 34 56 78", time_windows=["Le matin (9h-12h)"],
                                  may_leave_message=False, code_word="Hirondelle", first_name="Solveig")
     draft = CaseDraft(conversation_id(secrets.token_hex(8), "web", store.keyring), "web", plan, territory=territory,
                       measures=["auu", "logement"], danger_signals=list(signals),
-                      eligibility={"answers": {"relation": "ex"}, "outcomes": {"auu": "a_verifier"},
-                                   "rules_version": "test"})
+                      eligibility=eligibility or {"answers": {"relation": "ex"}, "outcomes": {"auu": "a_verifier"},
+                                                  "rules_version": "test"})
     return store.create(draft).reference
 
 

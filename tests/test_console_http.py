@@ -203,3 +203,14 @@ def test_logout_ends_the_session(console):
     token = console.csrf(http)
     assert http.post(console.base + "/logout", data={"csrf": token}, allow_redirects=False).status_code == 302
     assert http.get(console.base + "/", allow_redirects=False).status_code == 302
+
+
+def test_the_eligibility_summary_comes_with_its_reasons(console, cases):
+    from bot.eligibility.service import default_eligibility
+    store, _ = cases
+    answers = {"relation": "conjoint", "preuve": "main_courante", "sejour": "oui"}
+    ref = new_case(store, "95", eligibility={"answers": answers, "outcomes": {"auu": "pas_eligible"},
+                                            "rules_version": default_eligibility().rules.version})
+    http, _ = console.login("alice")
+    page = http.get(f"{console.base}/dossiers/{ref}").text
+    assert "pas éligible en l&#39;état" in page and "Une main courante seule ne suffit pas" in page

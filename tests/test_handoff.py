@@ -105,6 +105,8 @@ def test_the_case_carries_what_the_referent_needs_and_no_raw_id():
     assert draft.danger_signals == ["danger"] and draft.priority == "urgent"
     assert draft.eligibility["outcomes"]["auu"] == "probablement_eligible"
     assert draft.eligibility["rules_version"]
+    assert draft.eligibility["answers"]["enfants"] == {"nombre": 1, "ages_mois": [24]}   # all her answers, as JSON
+    assert draft.eligibility["answers"]["relation"] == "conjoint"
     assert "fixture-contact" not in json.dumps(draft.to_dict())
     assert "ABCD2345" in messages[0]["text"]
     assert slots["dossier_reference"] == "ABCD2345"

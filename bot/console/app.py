@@ -268,6 +268,7 @@ def create_app(store: CaseStore | None = None, *, name: str = "nd_console", sess
         assignee = accounts.assignees([case.reference]).get(case.reference)
         next_statuses = [s for s in TRANSITIONS[case.status] if s != WITHDRAWN]
         return render("case.html", session=session, case=case, notes=notes, assignee=assignee,
+                      explained=_explained(case.eligibility),
                       next_statuses=next_statuses, history=accounts.audit_entries(50, case.reference),
                       max_note=MAX_NOTE)
 
@@ -360,6 +361,22 @@ def create_app(store: CaseStore | None = None, *, name: str = "nd_console", sess
         return render("audit.html", session=session, entries=accounts.audit_entries(500))
 
     return app
+
+
+def _explained(eligibility: dict[str, Any]) -> list[str] | None:
+    """The summary with its reasons, re-derived from her answers when the rules have not changed since."""
+    from bot.eligibility.service import default_eligibility
+
+    outcomes = (eligibility or {}).get("outcomes") or {}
+    if not outcomes:
+        return None
+    engine = default_eligibility()
+    if eligibility.get("rules_version") != engine.rules.version:
+        return None  # other rules now: show the stored outcomes only
+    try:
+        return engine.explained(tuple(outcomes), eligibility.get("answers") or {})
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _duration(delta: dt.timedelta) -> str:

@@ -83,6 +83,15 @@ class Eligibility:
         ctx = Context(self.rules, load_bareme(self.bareme_path, self.clock()), self.territories, self.clock())
         return evaluate(measures, self.situation(slots), ctx)
 
+    def answers_for_case(self, slots: Mapping[str, Any]) -> dict[str, Any]:
+        """Her validated answers (skipped ones included), as JSON values, for a case she consented to."""
+        cleaned = clean_slots(slots, self.questionnaire, set(self.territories.by_code))
+        return {k: v for k, v in cleaned.items() if v is not None}
+
+    def explained(self, measures: tuple[str, ...], answers: Mapping[str, Any]) -> list[str]:
+        """The result of each measure with its reasons, as the victim read it (for the console)."""
+        return [self.render(r) for r in self.results(measures, answers)]
+
     def summary(self, measures: tuple[str, ...], slots: Mapping[str, Any]) -> list[Reply]:
         texts = self.questionnaire.texts
         replies = [Reply(texts["resultat_intro"])]

@@ -10,10 +10,14 @@ export ND_ACTION_ENDPOINT ?= http://localhost:5055/webhook
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: run test setup train validate test-unit test-stories bench nlu-report clean
+.PHONY: run run-scaled test setup train validate test-unit test-stories bench nlu-report clean
 
 run: setup train
 	@scripts/run_all.sh
+
+# Two Rasa workers sharing conversations through Redis (127.0.0.1:6379 by default): the latency figures.
+run-scaled: setup train
+	@ND_SCALED=1 scripts/run_all.sh
 
 test: setup train validate test-unit test-stories
 	@echo "All tests passed."
@@ -46,7 +50,7 @@ nlu-report: setup train
 	$(RASA) test nlu --model $(MODEL) --nlu tests/nlu/test_nlu.yml --out results/nlu
 
 bench: setup
-	$(PY) bench/bench.py --conversations 20
+	$(PY) bench/bench.py --conversations 20 --think 1.0 --stagger 1.0 --rounds 3
 
 clean:
 	rm -rf results .pytest_cache

@@ -1,9 +1,13 @@
-"""In-memory tracker store that forgets: on « effacer », and after inactivity.
+"""Tracker stores that forget: on « effacer », and after inactivity.
 
-Rasa's own InMemoryTrackerStore keeps every conversation until the server
-stops, and a restart event only hides the past. Here the conversation is
+Rasa's own stores keep every conversation (the in-memory one until the server
+stops), and a restart event only hides the past. Here the conversation is
 removed for real: the moment the erase action has run, or once it has been
 idle longer than `ttl_minutes` (env ND_CONVERSATION_TTL_MINUTES, default 30).
+
+- ErasingInMemoryTrackerStore: the embedded default (endpoints.yml), one Rasa process.
+- ErasingRedisTrackerStore: several Rasa workers sharing conversations
+  (endpoints.scaled.yml, `make run-scaled`); Redis expires idle ones itself.
 """
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ import os
 import time
 from typing import Any, Dict, Optional, Text
 
-from rasa.core.tracker_store import InMemoryTrackerStore
+from rasa.core.tracker_store import InMemoryTrackerStore, RedisTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -32,14 +36,17 @@ def erase_requested(tracker: DialogueStateTracker) -> bool:
     return False
 
 
+def ttl_seconds(ttl_minutes: Optional[float] = None) -> float:
+    env_ttl = os.environ.get("ND_CONVERSATION_TTL_MINUTES")
+    return float(ttl_minutes if ttl_minutes is not None else (env_ttl or 30)) * 60
+
+
 class ErasingInMemoryTrackerStore(InMemoryTrackerStore):
     def __init__(self, domain: Domain, event_broker: Any = None, ttl_minutes: Optional[float] = None,
                  clock: Any = time.monotonic, **kwargs: Dict[Text, Any]) -> None:
         kwargs.pop("host", None)
         super().__init__(domain, event_broker, **kwargs)
-        env_ttl = os.environ.get("ND_CONVERSATION_TTL_MINUTES")
-        minutes = float(ttl_minutes if ttl_minutes is not None else (env_ttl or 30))
-        self.ttl_seconds = minutes * 60
+        self.ttl_seconds = ttl_seconds(ttl_minutes)
         self._clock = clock
         self._last_seen: Dict[Text, float] = {}
         self._last_sweep = clock()
@@ -75,3 +82,28 @@ class ErasingInMemoryTrackerStore(InMemoryTrackerStore):
             self.erase(sender_id)
         if expired:
             logger.info("%d idle conversation(s) erased", len(expired))
+
+
+class ErasingRedisTrackerStore(RedisTrackerStore):
+    """Conversations in Redis, shared by several Rasa workers, with the same forgetting rules.
+
+    Every save resets the key's expiry to the idle limit, so Redis itself
+    deletes idle conversations; « effacer » deletes the key at once. Run Redis
+    without persistence (no RDB/AOF file): nothing of hers should reach a disk.
+    """
+
+    def __init__(self, domain: Domain, host: Text = "localhost", port: Any = 6379, db: Any = 0,
+                 event_broker: Any = None, ttl_minutes: Optional[float] = None, **kwargs: Any) -> None:
+        kwargs.pop("record_exp", None)
+        super().__init__(domain, host=host, port=int(port), db=int(db), event_broker=event_broker,
+                         record_exp=max(1, round(ttl_seconds(ttl_minutes))), **kwargs)
+
+    async def save(self, tracker: DialogueStateTracker, timeout: Optional[float] = None) -> None:
+        if erase_requested(tracker):
+            self.erase(tracker.sender_id)
+            logger.info("conversation erased on request")
+            return
+        await super().save(tracker, timeout)
+
+    def erase(self, sender_id: Text) -> None:
+        self.red.delete(self.key_prefix + sender_id)

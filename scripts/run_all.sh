@@ -7,6 +7,15 @@ RASA_PORT=${RASA_PORT:-5005}
 ACTIONS_PORT=${ACTIONS_PORT:-5055}
 CONSOLE_PORT=${CONSOLE_PORT:-8080}
 export ND_ACTION_ENDPOINT=${ND_ACTION_ENDPOINT:-http://localhost:${ACTIONS_PORT}/webhook}
+ENDPOINTS=endpoints.yml
+if [ "${ND_SCALED:-0}" = 1 ]; then
+  # make run-scaled: two Rasa workers sharing conversations through Redis (endpoints.scaled.yml).
+  export SANIC_WORKERS=${SANIC_WORKERS:-2} ND_REDIS_HOST=${ND_REDIS_HOST:-127.0.0.1} ND_REDIS_PORT=${ND_REDIS_PORT:-6379}
+  export ND_REDIS_DB=${ND_REDIS_DB:-5} ND_REDIS_LOCK_DB=${ND_REDIS_LOCK_DB:-6}
+  "$VENV/bin/python" -c "import redis,os; redis.StrictRedis(host=os.environ['ND_REDIS_HOST'], port=int(os.environ['ND_REDIS_PORT'])).ping()" \
+    || { echo "Redis is not reachable at ${ND_REDIS_HOST}:${ND_REDIS_PORT}: start it, or use make run."; exit 1; }
+  ENDPOINTS=endpoints.scaled.yml
+fi
 mkdir -p logs
 pids=()
 stop() {
@@ -21,7 +30,7 @@ trap stop INT TERM EXIT
 "$VENV/bin/python" -m rasa_sdk --actions actions --port "$ACTIONS_PORT" > logs/actions.log 2>&1 &
 pids+=($!)
 "$VENV/bin/rasa" run --model models --port "$RASA_PORT" --credentials credentials.yml \
-  --endpoints endpoints.yml > logs/rasa.log 2>&1 &
+  --endpoints "$ENDPOINTS" > logs/rasa.log 2>&1 &
 pids+=($!)
 # On a fresh install: a demo supervisor for the console, its password printed once.
 "$VENV/bin/python" -m bot demo-admin

@@ -53,8 +53,11 @@ class Bot:
         return "\n".join(m.get("text", "") for m in self.say(sender, message))
 
 
-def _start_bot(tmp_path_factory, with_actions: bool = True):
-    """Rasa (and, unless told otherwise, the action server) on free ports; yields a Bot."""
+def _start_bot(tmp_path_factory, with_actions: bool = True, scaled_redis_db: int | None = None):
+    """Rasa (and, unless told otherwise, the action server) on free ports; yields a Bot.
+
+    `scaled_redis_db`: two Rasa workers sharing conversations through Redis (endpoints.scaled.yml).
+    """
     if not MODEL.exists():
         pytest.fail("no trained model: run `make train` (make test does it)")
     logs_dir = tmp_path_factory.mktemp("logs")
@@ -63,6 +66,11 @@ def _start_bot(tmp_path_factory, with_actions: bool = True):
     env = {**os.environ, "ND_ACTION_ENDPOINT": f"http://127.0.0.1:{actions_port}/webhook",
            "ND_STATE_DIR": str(state_dir),
            "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    endpoints = "endpoints.yml"
+    if scaled_redis_db is not None:
+        endpoints = "endpoints.scaled.yml"
+        env.update({"SANIC_WORKERS": "2", "ND_REDIS_HOST": "127.0.0.1", "ND_REDIS_PORT": "6379",
+                    "ND_REDIS_DB": str(scaled_redis_db), "ND_REDIS_LOCK_DB": str(scaled_redis_db + 1)})
     logs = {"actions": logs_dir / "actions.log", "rasa": logs_dir / "rasa.log"}
     procs = []
     try:
@@ -76,7 +84,7 @@ def _start_bot(tmp_path_factory, with_actions: bool = True):
         with open(logs["rasa"], "w") as out:
             procs.append(subprocess.Popen(
                 [str(VENV_BIN / "rasa"), "run", "--model", str(MODEL), "--port", str(rasa_port),
-                 "--credentials", "credentials.yml", "--endpoints", "endpoints.yml"],
+                 "--credentials", "credentials.yml", "--endpoints", endpoints],
                 cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT))
         if with_actions:
             wait_http(f"http://127.0.0.1:{actions_port}/health", procs[0])
@@ -103,6 +111,17 @@ def bot(tmp_path_factory) -> Bot:
 def bot_without_actions(tmp_path_factory) -> Bot:
     """Rasa alone: the action server is down."""
     yield from _start_bot(tmp_path_factory, with_actions=False)
+
+
+@pytest.fixture(scope="module")
+def scaled_bot(tmp_path_factory) -> Bot:
+    """Two Rasa workers and Redis (databases 12 and 13, emptied before and after)."""
+    import redis
+    for db in (12, 13):
+        redis.StrictRedis(host="127.0.0.1", port=6379, db=db).flushdb()
+    yield from _start_bot(tmp_path_factory, scaled_redis_db=12)
+    for db in (12, 13):
+        redis.StrictRedis(host="127.0.0.1", port=6379, db=db).flushdb()
 
 
 @pytest.fixture(autouse=True, scope="session")

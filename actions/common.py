@@ -1,9 +1,11 @@
-"""What every action shares: slot names and small tracker helpers."""
+"""What every action shares: slot names, small tracker helpers, the asking of a form's question."""
 from __future__ import annotations
 
+import abc
 from typing import Any, Callable, Dict, List, Optional, Text
 
-from rasa_sdk import Tracker
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.answers import Reply
@@ -13,6 +15,7 @@ SLOT_NOT_UNDERSTOOD = "incompris_suite"
 SLOT_QUESTION = "question_en_cours"
 SLOT_FAILURES = "echecs_question"
 SLOT_DEPARTEMENT = "departement"
+SLOT_RESUMED = "reprise"              # the next question says « on reprend »
 
 
 def _say(dispatcher: CollectingDispatcher, replies: List[Reply]) -> None:
@@ -39,3 +42,25 @@ def slot_validator(question: str) -> Callable[..., Any]:
         return await self._validate(question, value, dispatcher, tracker)
     validate.__name__ = f"validate_{question}"
     return validate
+
+
+class AskAction(Action, metaclass=abc.ABCMeta):
+    """action_ask_<slot>: the question, an example after a failure, its reason after two.
+
+    Abstract (so never registered itself): each form's module makes one concrete class per slot.
+    """
+
+    question = ""
+
+    def name(self) -> Text:
+        return f"action_ask_{self.question}"
+
+    @abc.abstractmethod
+    def reply(self, failures: int, resumed: bool) -> Reply:
+        ...
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        failures = int(tracker.get_slot(SLOT_FAILURES) or 0)
+        _say(dispatcher, [self.reply(failures, bool(tracker.get_slot(SLOT_RESUMED)))])
+        return [SlotSet(SLOT_RESUMED, False)]

@@ -14,7 +14,7 @@ from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import SLOT_DISCRETION, SLOT_FAILURES, _intent, _say, slot_validator
+from actions.common import SLOT_DISCRETION, SLOT_FAILURES, SLOT_RESUMED, AskAction, _intent, _say, slot_validator
 from bot.answers import TOPIC_INTENTS, Answers, Reply, default_answers
 from bot.eligibility.loader import MEASURES
 from bot.eligibility.parsers import is_stop
@@ -25,7 +25,6 @@ logger = logging.getLogger(__name__)
 FORM = "eligibilite_form"
 SLOT_MEASURES = "mesures_demandees"
 SLOT_STATE = "questionnaire"          # None, "en_cours", "en_pause", "termine"
-SLOT_RESUMED = "reprise"              # the next question says « on reprend »
 PAUSED, RUNNING, DONE, STOPPED = "en_pause", "en_cours", "termine", "arrete"
 QUESTION_SLOTS = ("abri_ce_soir", "departement", "relation", "preuve", "date_preuve", "sejour", "auu_recue",
                   "enfants", "revenus", "situation_emploi", "etat_psy")
@@ -124,25 +123,15 @@ for _question in QUESTION_SLOTS:
     setattr(ValidateEligibiliteForm, f"validate_{_question}", slot_validator(_question))
 
 
-class _AskQuestion(_EligibilityMixin, Action):
-    """action_ask_<slot>: the question, an example after a failure, its reason after two."""
-
-    question = ""
-
-    def name(self) -> Text:
-        return f"action_ask_{self.question}"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
-        failures = int(tracker.get_slot(SLOT_FAILURES) or 0)
-        resumed = bool(tracker.get_slot(SLOT_RESUMED))
-        _say(dispatcher, [self.eligibility.ask(self.question, failures, resumed)])
-        return [SlotSet(SLOT_RESUMED, False)]
+class _AskQuestion(_EligibilityMixin, AskAction):
+    def reply(self, failures: int, resumed: bool) -> Reply:
+        return self.eligibility.ask(self.question, failures, resumed)
 
 
 for _question in QUESTION_SLOTS:
     _name = "ActionAsk" + "".join(part.title() for part in _question.split("_"))
     globals()[_name] = type(_name, (_AskQuestion,), {"question": _question})
+_AskQuestion.__abstractmethods__ = frozenset({"name"})  # the base itself is not an action (no slot)
 
 
 class ActionResultatsEligibilite(_EligibilityMixin, Action):

@@ -15,7 +15,8 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import SLOT_DEPARTEMENT, SLOT_DISCRETION, SLOT_FAILURES, _intent, _say, slot_validator
+from actions.common import (SLOT_DEPARTEMENT, SLOT_DISCRETION, SLOT_FAILURES, SLOT_RESUMED, AskAction, _intent,
+                            _say, slot_validator)
 from bot.answers import Reply, default_answers
 from bot.eligibility.parsers import is_stop
 from bot.eligibility.service import default_eligibility
@@ -26,7 +27,6 @@ logger = logging.getLogger(__name__)
 FORM = "contact_form"
 SLOT_STEP = "contact_etape"            # None, "proposee", "formulaire", "confirmation", "arrete", "envoyee"
 SLOT_REFERENCE = "dossier_reference"
-SLOT_RESUMED = "reprise"
 OFFERED, FILLING, CONFIRMING, STOPPED, SENT = "proposee", "formulaire", "confirmation", "arrete", "envoyee"
 # The whole case creation (store, retries, outbox) must answer within this; else she is told plainly.
 CREATE_TIMEOUT_SECONDS = 20
@@ -156,26 +156,18 @@ for _question in CONTACT_SLOTS:
     setattr(ValidateContactForm, f"validate_{_question}", slot_validator(_question))
 
 
-class _AskContact(Action):
-    question = ""
-
+class _AskContact(AskAction):
     def __init__(self, handoff: Optional[Handoff] = None) -> None:
         self._handoff = handoff
 
-    def name(self) -> Text:
-        return f"action_ask_{self.question}"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
-        failures = int(tracker.get_slot(SLOT_FAILURES) or 0)
-        resumed = bool(tracker.get_slot(SLOT_RESUMED))
-        _say(dispatcher, [_handoff(self).ask(self.question, failures, resumed)])
-        return [SlotSet(SLOT_RESUMED, False)]
+    def reply(self, failures: int, resumed: bool) -> Reply:
+        return _handoff(self).ask(self.question, failures, resumed)
 
 
 for _question in CONTACT_SLOTS:
     _name = "ActionAsk" + "".join(part.title() for part in _question.split("_"))
     globals()[_name] = type(_name, (_AskContact,), {"question": _question})
+_AskContact.__abstractmethods__ = frozenset({"name"})  # the base itself is not an action (no slot)
 
 
 class ActionConfirmerContact(Action):

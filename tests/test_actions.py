@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import Restarted, SlotSet
+from rasa_sdk.events import Restarted
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions import ActionEffacer, ActionRepondre, ActionTerritoire

@@ -7,7 +7,7 @@ import shutil
 import pytest
 import yaml
 
-from bot.config import Settings, settings
+from bot.config import settings
 from bot.eligibility.loader import MEASURES, load_questions, load_rules
 from bot.eligibility.questions import UNKNOWN, Situation, measures_in
 from bot.eligibility.service import SKIP_PAYLOAD, build_eligibility

@@ -6,7 +6,6 @@ every form carries a CSRF token; every case view and change is audited.
 from __future__ import annotations
 
 import asyncio
-import collections
 import datetime as dt
 import json
 import logging
@@ -20,7 +19,7 @@ from sanic import Sanic, response
 from sanic.exceptions import MethodNotSupported, NotFound, SanicException
 from sanic.request import Request
 
-from bot.cases.model import (CLOSED, IN_PROGRESS, NEW, OPEN_STATUSES, PRIORITIES, STATUSES, TAKEN, TRANSITIONS,
+from bot.cases.model import (CLOSED, IN_PROGRESS, NEW, OPEN_STATUSES, STATUSES, TAKEN, TRANSITIONS,
                              WITHDRAWN, normalize_reference, utcnow)
 from bot.cases.store import CaseNotFound, CaseStore, InvalidTransition, StoreUnavailable
 from bot.config import settings

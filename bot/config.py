@@ -4,8 +4,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Mapping
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+PRIORITIES = ("urgent", "high", "normal")
 
 
 @dataclass(frozen=True)
@@ -27,3 +30,38 @@ def settings() -> Settings:
         data_dir=Path(os.environ.get("ND_DATA_DIR", PROJECT_ROOT / "data")),
         conversation_ttl_minutes=int(os.environ.get("ND_CONVERSATION_TTL_MINUTES", "30")),
     )
+
+
+@dataclass(frozen=True)
+class ResponseDelay:
+    hours: int      # the console's target
+    text: str       # what she is told (« au plus vite, sous 24 h en semaine »)
+
+
+# Without an on-call rota nothing backs « dans l'heure »: the defaults promise
+# only what a weekday team can keep. A deployment with an on-call sets them.
+DEFAULT_DELAYS: Mapping[str, ResponseDelay] = {
+    "urgent": ResponseDelay(24, "au plus vite, sous 24 h en semaine"),
+    "high": ResponseDelay(48, "sous 2 jours ouvrés"),
+    "normal": ResponseDelay(120, "sous 5 jours ouvrés"),
+}
+_ENV = {"urgent": "ND_URGENT_RESPONSE", "high": "ND_HIGH_RESPONSE", "normal": "ND_NORMAL_RESPONSE"}
+
+
+def response_delays(env: Mapping[str, str] | None = None) -> dict[str, ResponseDelay]:
+    """Response delay per priority: the one reader for the bot's wording and the console's targets.
+
+    ND_URGENT_RESPONSE, ND_HIGH_RESPONSE, ND_NORMAL_RESPONSE: « HOURS|how it is said »,
+    e.g. « 1|dans l'heure ». A malformed value is an error at start-up, not a wrong promise.
+    """
+    env = os.environ if env is None else env
+    delays = dict(DEFAULT_DELAYS)
+    for priority, name in _ENV.items():
+        raw = (env.get(name) or "").strip()
+        if not raw:
+            continue
+        hours, sep, text = raw.partition("|")
+        if not sep or not hours.strip().isdigit() or int(hours) <= 0 or not text.strip():
+            raise ValueError(f"{name} doit être « HEURES|texte », par exemple « 24|sous 24 heures »")
+        delays[priority] = ResponseDelay(int(hours), text.strip())
+    return delays

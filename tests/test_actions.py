@@ -25,7 +25,9 @@ def _run(action, tracker):
 def test_first_answer_adds_the_discretion_line_once():
     messages, slots, _ = _run(ActionRepondre(), _tracker("premier_message_montant"))
     assert "€" in messages[0]["text"] and "CAF" in messages[0]["text"]
-    assert "Sortie rapide" in messages[-1]["text"]
+    # The fixture's channel is REST: no quick-exit button there, « effacer » instead.
+    assert messages[-1]["text"].startswith("Discrétion") and "effacer" in messages[-1]["text"]
+    assert "Sortie rapide" not in messages[-1]["text"]
     assert slots["discretion_annoncee"] is True
 
 
@@ -33,7 +35,7 @@ def test_second_garbled_place_explains_and_offers_to_skip():
     messages, slots, _ = _run(ActionRepondre(), _tracker("lieu_en_attente"))
     assert slots["echecs_question"] == 2
     assert any(b["payload"] == "/refuser_repondre" for m in messages for b in m["buttons"])
-    assert "Sortie rapide" not in messages[-1]["text"]
+    assert not messages[-1]["text"].startswith("Discrétion")
 
 
 def test_place_entity_answers_and_is_remembered():

@@ -17,11 +17,13 @@ def test_first_message_is_answered_with_one_discretion_line(bot):
     first = bot.say(sender, "c'est quoi l'aide universelle d'urgence ?")
     text = "\n".join(m["text"] for m in first)
     assert "CAF" in text
-    assert "Sortie rapide" in first[-1]["text"] and "effacer" in first[-1]["text"].lower()
+    # REST has no quick-exit button: the line says how to erase, and nothing about a button.
+    assert first[-1]["text"].startswith("Discrétion") and "effacer" in first[-1]["text"].lower()
+    assert "Sortie rapide" not in first[-1]["text"]
     assert not text.lower().startswith("bonjour")  # the answer comes first, no greeting wall
     assert any(b["payload"] == "/auu_conditions" for m in first for b in m.get("buttons", []))
     second = bot.text(sender, "c'est combien, il faut rembourser ?")
-    assert "Sortie rapide" not in second
+    assert "Discrétion" not in second
     assert "€" in second and "CAF" in second
 
 
@@ -101,7 +103,7 @@ def test_effacer_erases_the_conversation_on_the_server(bot):
     assert "effac" in confirmation.lower()
     # Nothing left: the next message is a first message again, and the place is forgotten.
     after = bot.say(sender, "le pack nouveau départ existe chez moi ?")
-    assert "Sortie rapide" in after[-1]["text"]
+    assert after[-1]["text"].startswith("Discrétion")
     assert "département" in "\n".join(m["text"] for m in after).lower()
 
 

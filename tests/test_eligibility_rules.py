@@ -69,7 +69,11 @@ CASES = [
     # a blocker wins over unknowns
     ("auu", {"preuve": "main_courante"}, NOT_NOW, {"preuve_main_courante", "relation_inconnue"}),
     # overseas collectivities where the CASF does not apply
-    ("auu", {**ELIGIBLE, "departement": "988"}, TO_CHECK, {"hors_champ"}),
+    # no AUU where the social system is the collectivity's own: the local numbers, never an amount
+    ("auu", {**ELIGIBLE, "departement": "988"}, NOT_NOW, {"hors_champ", "etape_hors_champ"}),
+    ("auu", {**ELIGIBLE, "departement": "986"}, NOT_NOW, {"hors_champ", "etape_hors_champ"}),
+    # Mayotte: the CSSM and its own barème, never the national amounts
+    ("auu", {**ELIGIBLE, "departement": "976"}, PROBABLE, {"mayotte_montant", "etape_demander_mayotte"}),
     # -- gift or loan, alone: loan only strictly above 150 % of the Smic
     ("auu", {**ELIGIBLE, "revenus": income(1.5 * SMIC)}, PROBABLE, {"don"}),
     ("auu", {**ELIGIBLE, "revenus": income(1.5 * SMIC + 0.01)}, PROBABLE, {"pret"}),
@@ -84,6 +88,7 @@ CASES = [
     ("pack", {"departement": "974"}, PROBABLE, {"actif"}),
     ("pack", {"departement": "85"}, NOT_NOW, {"annonce", "etape_ailleurs"}),
     ("pack", {"departement": "75"}, NOT_NOW, {"absent"}),
+    ("pack", {"departement": "13"}, TO_CHECK, {"mise_en_place", "etape_ailleurs"}),
     ("pack", {"departement": "987"}, NOT_NOW, {"hors_champ"}),
     ("pack", {}, TO_CHECK, {"lieu_inconnu", "etape_lieu"}),
     # -- childcare: children under 3 and a job or training plan

@@ -22,11 +22,12 @@ QUESTION_TYPES = ("choix", "departement", "date", "enfants", "montant", "telepho
 # The texts the rules engine refers to, by measure: all must be written.
 REQUIRED_TEXTS: dict[str, set[str]] = {
     "hebergement_urgence": {"sans_abri", "abri", "abri_inconnu", "etape_maintenant", "etape_plus_tard"},
-    "pack": {"actif", "annonce", "absent", "hors_champ", "lieu_inconnu", "sans_plainte", "etape_entrer",
-             "etape_lieu", "etape_ailleurs"},
+    "pack": {"actif", "mise_en_place", "annonce", "absent", "hors_champ", "lieu_inconnu", "sans_plainte",
+             "etape_entrer", "etape_lieu", "etape_ailleurs"},
     "auu": {"relation_ok", "relation_autre", "relation_inconnue", "preuve_ok", "preuve_ancienne",
             "preuve_date_inconnue", "preuve_main_courante", "preuve_aucune", "preuve_inconnue", "sejour_ok",
             "sejour_non", "sejour_inconnu", "deja_recue", "pas_recue", "recue_inconnue", "hors_champ",
+            "mayotte_montant", "etape_demander_mayotte", "etape_hors_champ",
             "montant_fourchette", "montant_environ", "montant_sans_revenus", "enfants_inconnus", "don", "pret",
             "don_ou_pret", "etape_demander", "etape_preuve", "etape_verifier", "etape_autres_aides"},
     "logement": {"prioritaire", "avec_ordonnance", "sans_ordonnance", "visale", "etape_demande"},
@@ -119,11 +120,13 @@ def load_rules(path: Path, today: dt.date | None = None) -> RuleSet:
     parse_verified(doc["last_verified"], where, errors, today)
     sources = {}
     for sid, src in doc["sources"].items():
-        sources[sid] = parse_source(src, f"{where}: source {sid}", errors)
+        reliability = src.get("reliability") if isinstance(src, dict) else None
+        sources[sid] = parse_source(src, f"{where}: source {sid}", errors, reliability)
         if not isinstance(src, dict) or "reliability" not in src:
             errors.append(f"{where}: source {sid} sans « reliability »")
         else:
-            parse_verified(src.get("last_verified"), f"{where}: source {sid}", errors, today)
+            parse_verified(src.get("last_verified"), f"{where}: source {sid}", errors, today, reliability,
+                           present="last_verified" in src)
     if errors:
         raise KnowledgeError("\n".join(errors))
     if set(doc["resultats"]) != set(OUTCOMES):

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from bot.eligibility.loader import RuleSet
 from bot.eligibility.questions import Situation, proof_age
 from bot.knowledge.amounts import Bareme, euros
-from bot.knowledge.territory import ABSENT, ACTIVE, ANNOUNCED, OUT_OF_SCOPE, Territories
+from bot.knowledge.territory import ABSENT, ACTIVE, ANNOUNCED, OUT_OF_SCOPE, SETTING_UP, Territories
 
 PROBABLE, NOT_NOW, TO_CHECK = "probablement_eligible", "pas_eligible", "a_verifier"
 
@@ -95,11 +95,20 @@ def _pack(s: Situation, ctx: Context) -> MeasureResult:
     place = ctx.place_label(s.departement or "")
     if status == ACTIVE:
         return _result("pack", PROBABLE, [_f("actif", departement=place), _f("sans_plainte")], [_f("etape_entrer")])
+    if status == SETTING_UP:
+        return _result("pack", TO_CHECK, [_f("mise_en_place", departement=place), _f("sans_plainte")],
+                       [_f("etape_ailleurs")])
     text_id = {ANNOUNCED: "annonce", ABSENT: "absent", OUT_OF_SCOPE: "hors_champ"}[status]
     return _result("pack", NOT_NOW, [_f(text_id, departement=place)], [_f("etape_ailleurs")])
 
 
 def _auu(s: Situation, ctx: Context) -> MeasureResult:
+    code = s.departement or ""
+    help_here = ctx.territories.local_help.get(code)
+    if help_here is not None:
+        # Own social system (Nouvelle-Calédonie, Polynésie, Wallis-et-Futuna): no AUU, never an amount.
+        return _result("auu", NOT_NOW, [_f("hors_champ", departement=ctx.place_label(code))],
+                       [_f("etape_hors_champ", numeros=help_here.numeros)])
     params = ctx.rules.measures["auu"].params
     labels = ctx.rules.measures["auu"].proof_labels
     blockers: list[Finding] = []
@@ -144,16 +153,19 @@ def _auu(s: Situation, ctx: Context) -> MeasureResult:
     else:
         blockers.append(_f("deja_recue"))
 
-    if ctx.pack_status(s.departement) == OUT_OF_SCOPE:
-        unknowns.append(_f("hors_champ", departement=ctx.place_label(s.departement or "")))
-
     if blockers:
         steps = ([_f("etape_preuve")] if proof_step else []) + [_f("etape_autres_aides")]
         return _result("auu", NOT_NOW, blockers + unknowns, steps)
-    estimate, amount_findings = _auu_estimate(s, ctx)
+    if code in ctx.territories.cssm:
+        # Mayotte: the CSSM's own barème, which we do not have: no national amount.
+        estimate, amount_findings = None, [_f("mayotte_montant")]
+        apply_step = _f("etape_demander_mayotte")
+    else:
+        estimate, amount_findings = _auu_estimate(s, ctx)
+        apply_step = _f("etape_demander")
     if unknowns:
         return _result("auu", TO_CHECK, unknowns + fine + amount_findings, [_f("etape_verifier")], estimate)
-    return _result("auu", PROBABLE, fine + amount_findings, [_f("etape_demander")], estimate)
+    return _result("auu", PROBABLE, fine + amount_findings, [apply_step], estimate)
 
 
 def _auu_estimate(s: Situation, ctx: Context) -> tuple[Estimate, list[Finding]]:
@@ -166,7 +178,7 @@ def _auu_estimate(s: Situation, ctx: Context) -> tuple[Estimate, list[Finding]]:
     else:
         under = s.enfants.under(age_limit)
         children = s.enfants.count if under is None else under  # ages not all given: all counted
-    period = b.period_label()
+    period = b.period_phrase()
     threshold = b.loan_threshold(children)
     if s.revenus is None:
         low, high = b.amount_range(children)

@@ -2,18 +2,33 @@
 
 The formula (CASF D. 214-14): RSA lump sum x household coefficient x a rate set
 by the victim's own resources. The CAF computes the real figure; we only show
-ranges, for the period the data holds for.
+ranges « environ », naming the period the figures are for. The reference date
+is always passed in: past the last period, the wording says it is the last
+known barème instead of silently presenting it as current.
 """
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 
+from bot.knowledge.loader import KnowledgeError
+
 MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
           "septembre", "octobre", "novembre", "décembre")
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One value of the barème with where it comes from."""
+    value: float
+    source_title: str
+    source_url: str
+    reliability: str
 
 
 @dataclass(frozen=True)
@@ -26,6 +41,8 @@ class Bareme:
     extra_child_coefficient: float
     rates: tuple[tuple[float | None, float], ...]  # (upper bound in Smic or None, rate)
     loan_thresholds_smic: tuple[float, ...]
+    expired: bool = False       # the reference date is past this period's end
+    parameters: tuple[tuple[str, Parameter], ...] = ()
 
     def coefficient(self, children: int) -> float:
         if children < len(self.coefficients):
@@ -58,18 +75,49 @@ class Bareme:
     def period_label(self) -> str:
         return f"{MONTHS[self.debut.month - 1]} {self.debut.year} à {MONTHS[self.fin.month - 1]} {self.fin.year}"
 
+    def period_phrase(self) -> str:
+        """How an answer names the figures' period: current, or the last one known."""
+        if self.expired:
+            short = f"{MONTHS[self.debut.month - 1]} {self.debut.year} – {MONTHS[self.fin.month - 1]} {self.fin.year}"
+            return f"selon le dernier barème connu ({short})"
+        return f"selon le barème d'{self.period_label()}" if self.debut.month in (4, 8, 10) \
+            else f"selon le barème de {self.period_label()}"
+
 
 def euros(value: float) -> str:
     """1422.34 -> '1 422 €' (rounded to the euro: these are estimates)."""
     return f"{round(value):,}".replace(",", "\u202f") + "\u00a0€"
 
 
-def load_bareme(path: Path, on: dt.date | None = None) -> Bareme:
-    """The period in force on `on`; past its end, the latest one (answers say which period)."""
+@lru_cache(maxsize=8)
+def _periods(path: str, mtime: float) -> tuple[dict[str, Any], ...]:
     doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     periods = sorted(doc["periodes"], key=lambda p: p["debut"])
-    on = on or dt.date.today()
-    chosen = next((p for p in periods if p["debut"] <= on <= p["fin"]), periods[-1])
+    if not periods:
+        raise KnowledgeError(f"{path}: aucune période de barème")
+    return tuple(periods)
+
+
+def _parameter(period: dict[str, Any], key: str, source_key: str) -> Parameter:
+    src = period.get(source_key) or period.get("source") or {}
+    return Parameter(float(period[key]), str(src.get("title", "")), str(src.get("url", "")),
+                     str(src.get("reliability") or period.get("reliability") or ""))
+
+
+def load_bareme(path: Path, on: dt.date) -> Bareme:
+    """The period in force on `on`; past the last period's end, that one marked `expired`.
+
+    `on` has no default on purpose: the caller's clock decides, tests pass a fixed date.
+    A date before the first period is an error, not a guess.
+    """
+    if not isinstance(on, dt.date):
+        raise TypeError("load_bareme needs the reference date")
+    path = Path(path)
+    periods = _periods(str(path), path.stat().st_mtime)
+    if on < periods[0]["debut"]:
+        raise KnowledgeError(f"{path}: aucun barème pour le {on.isoformat()}")
+    current = next((p for p in periods if p["debut"] <= on <= p["fin"]), None)
+    chosen = current or [p for p in periods if p["debut"] <= on][-1]
     return Bareme(
         debut=chosen["debut"], fin=chosen["fin"],
         rsa_base=float(chosen["rsa_montant_forfaitaire"]),
@@ -78,7 +126,24 @@ def load_bareme(path: Path, on: dt.date | None = None) -> Bareme:
         extra_child_coefficient=float(chosen["coefficient_enfant_supplementaire"]),
         rates=tuple((r["jusqu_a_smic"], float(r["taux"])) for r in chosen["taux_par_ressources"]),
         loan_thresholds_smic=tuple(float(s) for s in chosen["seuils_pret_smic"]),
+        expired=current is None,
+        parameters=(("rsa_montant_forfaitaire", _parameter(chosen, "rsa_montant_forfaitaire", "source_rsa")),
+                    ("smic_net_mensuel", _parameter(chosen, "smic_net_mensuel", "source_smic"))),
     )
+
+
+def bareme_warnings(path: Path, on: dt.date) -> list[str]:
+    """What check-knowledge says without failing: an expired period, an unconfirmed value."""
+    bareme = load_bareme(path, on)
+    warnings = []
+    if bareme.expired:
+        warnings.append(f"barème AUU expiré le {bareme.fin.isoformat()} : ajoutez la période suivante "
+                        f"(les réponses disent « {bareme.period_phrase()} »)")
+    for name, param in bareme.parameters:
+        if param.reliability != "officiel":
+            warnings.append(f"barème AUU {bareme.period_label()} : {name} = {param.value} "
+                            f"est « {param.reliability} » ({param.source_title})")
+    return warnings
 
 
 def placeholders(bareme: Bareme) -> dict[str, str]:
@@ -86,6 +151,7 @@ def placeholders(bareme: Bareme) -> dict[str, str]:
     seul_min, seul_max = bareme.amount_range(0)
     values = {
         "auu_periode": bareme.period_label(),
+        "auu_bareme": bareme.period_phrase(),
         "auu_seul_min": euros(seul_min),
         "auu_seul_max": euros(seul_max),
         "smic_net": euros(bareme.smic_net),

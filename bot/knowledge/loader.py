@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from urllib.parse import urlparse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ class Fact:
     text: str
     source: Source
     reliability: str
-    last_verified: dt.date
+    last_verified: dt.date | None   # None: nobody has checked the page (reliability a_verifier)
 
 
 @dataclass(frozen=True)
@@ -80,19 +81,36 @@ def _date(value: Any) -> dt.date | None:
     return None
 
 
-def parse_source(raw: Any, where: str, errors: list[str]) -> Source | None:
+def is_home_page(url: str) -> bool:
+    """A site's front page (no path, or just « / »): not the page a fact was read on."""
+    parsed = urlparse(url)
+    return parsed.path in ("", "/") and not parsed.query
+
+
+def parse_source(raw: Any, where: str, errors: list[str], reliability: Any = None) -> Source | None:
     if not isinstance(raw, dict) or not raw.get("title") or not raw.get("url"):
         errors.append(f"{where}: source manquante (title et url requis)")
         return None
-    if not str(raw["url"]).startswith("https://"):
+    url = str(raw["url"])
+    if not url.startswith("https://"):
         errors.append(f"{where}: l'url de la source doit commencer par https://")
-    return Source(str(raw["title"]), str(raw["url"]))
+    elif reliability == "officiel" and is_home_page(url):
+        # An official fact must point at the article or page it was read on.
+        errors.append(f"{where}: l'url d'un fait officiel doit être la page précise, pas l'accueil ({url})")
+    return Source(str(raw["title"]), url)
 
 
-def parse_verified(raw: Any, where: str, errors: list[str], today: dt.date) -> dt.date | None:
+def parse_verified(raw: Any, where: str, errors: list[str], today: dt.date,
+                   reliability: Any = None, present: bool = True) -> dt.date | None:
+    """The day someone read the source. Explicitly null only for a fact still « a_verifier »."""
+    if present and raw is None and reliability == "a_verifier":
+        return None
     verified = _date(raw)
     if verified is None:
-        errors.append(f"{where}: last_verified manquant ou invalide (AAAA-MM-JJ)")
+        if present and raw is None:
+            errors.append(f"{where}: last_verified vide : seul un fait « a_verifier » peut ne pas avoir été vérifié")
+        else:
+            errors.append(f"{where}: last_verified manquant ou invalide (AAAA-MM-JJ)")
     elif verified > today:
         errors.append(f"{where}: last_verified {verified} est dans le futur")
     return verified
@@ -102,12 +120,13 @@ def _parse_fact(raw: Any, where: str, errors: list[str], today: dt.date) -> Fact
     if not isinstance(raw, dict) or not str(raw.get("text", "")).strip():
         errors.append(f"{where}: texte du fait manquant")
         return None
-    source = parse_source(raw.get("source"), where, errors)
     reliability = raw.get("reliability")
+    source = parse_source(raw.get("source"), where, errors, reliability)
     if reliability not in RELIABILITIES:
         errors.append(f"{where}: reliability doit être l'un de {', '.join(RELIABILITIES)}")
-    verified = parse_verified(raw.get("last_verified"), where, errors, today)
-    if source is None or verified is None or reliability not in RELIABILITIES:
+    verified = parse_verified(raw.get("last_verified"), where, errors, today, reliability,
+                              present="last_verified" in raw)
+    if source is None or (verified is None and reliability != "a_verifier") or reliability not in RELIABILITIES:
         return None
     return Fact(str(raw["text"]).strip(), source, reliability, verified)
 

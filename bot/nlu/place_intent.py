@@ -46,12 +46,15 @@ class PlaceIntent(GraphComponent):
                 continue
             if (message.get(INTENT) or {}).get("name") not in OVERRIDABLE:
                 continue
-            place = self.territories.resolve_place(text)
-            if place is None:
+            found = self.territories.resolve(text)
+            if not found.found:
                 continue
+            place = found.departement
             forced = {"name": PLACE_INTENT, "confidence": 1.0}
             message.set(INTENT, forced, add_to_output=True)
             message.set(INTENT_RANKING_KEY, [forced, *(message.get(INTENT_RANKING_KEY) or [])], add_to_output=True)
+            if place is None:
+                continue  # a shared name (« Saint-Denis »): action_territoire asks which one
             entity = {"entity": "departement", "value": place.code, "start": 0, "end": len(text),
                       "extractor": "PlaceIntent"}
             message.set(ENTITIES, [*(message.get(ENTITIES) or []), entity], add_to_output=True)

@@ -1,6 +1,6 @@
 """The handoff to a référent: the offer, the safe-contact questions, the case draft. Pure: no Rasa.
 
-Wording and response targets come from data/contact/contact.yml. Nothing here
+Wording comes from data/contact/contact.yml, response delays from bot.config. Nothing here
 stores anything: bot.cases does, and only after her confirmation.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ import yaml
 
 from bot.answers import Reply
 from bot.cases.model import CaseDraft, ContactPlan, priority_for
-from bot.config import Settings, settings
+from bot.config import Settings, response_delays, settings
 from bot.danger import INTENT_FOR_KIND
 from bot.eligibility.loader import Questionnaire, load_questions
 from bot.eligibility.questions import UNKNOWN, Answer, read_answer
@@ -28,7 +28,8 @@ PHONE_CHANNELS = ("appel", "sms")
 REQUIRED_TEXTS = {"proposition", "oui", "non", "refus", "confirmation", "confirmer", "corriger", "annuler",
                   "message_oui", "message_non", "message_sans_objet", "aucun", "cree", "en_attente", "echec",
                   "annulee", "rien_a_annuler", "abandon", "reprise", "incompris_reponse", "passer_possible",
-                  "passer", "arreter"}
+                  "passer", "arreter", "en_cours", "mis_a_jour", "retrait_reference", "retrait_reference_invalide",
+                  "retrait_code", "retrait_introuvable", "retrait_trop"}
 KIND_FOR_INTENT = {intent: kind for kind, intent in INTENT_FOR_KIND.items()}
 
 
@@ -115,12 +116,18 @@ class Handoff:
                          territory=territory, measures=measures, danger_signals=signals, eligibility=eligibility)
 
     # -- after creation ----------------------------------------------------------
-    def created(self, reference: str, pending: bool, signals: list[str], slots: Mapping[str, Any]) -> Reply:
+    def created(self, reference: str, pending: bool, signals: list[str], slots: Mapping[str, Any],
+                updated: bool = False, channel: str | None = None) -> Reply:
+        """What she is told once her request is kept: `updated` when it replaced the plan of her open case.
+        `channel`: the plan's channel when the slots were already emptied (a slow write)."""
         delay = self.delays[priority_for(signals)][1]
         if pending:
             return Reply(self.texts["en_attente"].format(reference=reference, delai=delay))
-        return Reply(self.texts["cree"].format(reference=reference, delai=delay,
-                                               canal=self.channels[self.plan(slots).channel]))
+        channel = channel or self.plan(slots).channel
+        if updated:
+            return Reply(self.texts["mis_a_jour"].format(reference=reference, delai=delay,
+                                                         canal=self.channels[channel]))
+        return Reply(self.texts["cree"].format(reference=reference, delai=delay, canal=self.channels[channel]))
 
     def text(self, text_id: str) -> Reply:
         return Reply(self.texts[text_id])
@@ -135,9 +142,10 @@ def load_handoff(path: Path) -> Handoff:
     doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     if set(questionnaire.ids) != set(CONTACT_SLOTS):
         raise KnowledgeError(f"{path}: questions attendues {CONTACT_SLOTS}")
-    delays = {p: (int(d["heures"]), str(d["texte"])) for p, d in doc["delais"].items()}
-    if set(delays) != {"urgent", "high", "normal"} or set(doc["canaux"]) != {"appel", "sms", "email", "ici"}:
-        raise KnowledgeError(f"{path}: délais (urgent, high, normal) et canaux (appel, sms, email, ici) requis")
+    # Delays come from the deployment's configuration (bot.config), not from promises in data.
+    delays = {p: (d.hours, d.text) for p, d in response_delays().items()}
+    if set(doc["canaux"]) != {"appel", "sms", "email", "ici"}:
+        raise KnowledgeError(f"{path}: canaux (appel, sms, email, ici) requis")
     return Handoff(questionnaire, delays, dict(doc["canaux"]))
 
 

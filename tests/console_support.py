@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import requests
+from requests.adapters import HTTPAdapter
 
 from bot.cases.crypto import conversation_id, load_keyring
 from bot.cases.model import CaseDraft, ContactPlan
@@ -16,7 +17,20 @@ from bot.cases.store import CaseStore
 
 from .conftest import ROOT, free_port, wait_http
 
-PASSWORDS = {"alice": "alice-mot-de-passe-95", "chef": "chef-mot-de-passe-tous", "bob": "bob-mot-de-passe-13"}
+class FromAddress(HTTPAdapter):
+    """Connects from another loopback address (127.0.0.2, …): the console sees another client."""
+
+    def __init__(self, address: str):
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["source_address"] = (self.address, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
+PASSWORDS = {"alice": "alice-mot-de-passe-95", "chef": "chef-mot-de-passe-tous", "bob": "bob-mot-de-passe-13",
+             "ines": "ines-mot-de-passe-95"}
 
 
 def add_operator(state: Path, login: str, *flags: str) -> subprocess.CompletedProcess:
@@ -45,15 +59,23 @@ class Console:
         self.base = f"http://127.0.0.1:{port}"
         self.state, self.proc, self.log = state, proc, log
 
-    def client(self) -> requests.Session:
-        return requests.Session()
+    def client(self, address: str | None = None) -> requests.Session:
+        http = requests.Session()
+        if address:
+            http.mount("http://", FromAddress(address))
+        return http
 
-    def login(self, login: str, password: str | None = None) -> tuple[requests.Session, requests.Response]:
-        http = self.client()
+    def login(self, login: str, password: str | None = None,
+              address: str | None = None) -> tuple[requests.Session, requests.Response]:
+        http = self.client(address)
         page = http.get(f"{self.base}/login")
+        for cookie in http.cookies:  # a console told it is behind HTTPS (Secure cookies), tested over HTTP
+            cookie.secure = False
         token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
         answer = http.post(f"{self.base}/login", data={"login": login, "password": password or PASSWORDS[login],
                                                        "csrf": token}, allow_redirects=False)
+        for cookie in http.cookies:
+            cookie.secure = False
         return http, answer
 
     def csrf(self, http: requests.Session, path: str = "/") -> str:
@@ -61,11 +83,16 @@ class Console:
         return re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
 
 
-def start_console(state: Path, log: Path):
+def start_console(state: Path, log: Path, *args: str, env: dict[str, str] | None = None):
+    """`python -m bot console` on a free port over `state` (its SQLite database, keys)."""
     port = free_port()
-    env = {**os.environ, "ND_STATE_DIR": str(state)}
+    extra = env or {}
+    env = {**os.environ, "ND_STATE_DIR": str(state), **extra}
+    for name in ("DATABASE_URL", "ND_CASE_KEYS", "ND_HMAC_KEY", "ND_KEY_FILE"):
+        if name not in extra:
+            env.pop(name, None)  # the temporary state folder decides, never a developer's set-up
     with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "bot", "console", "--port", str(port)],
+        proc = subprocess.Popen([sys.executable, "-m", "bot", "console", "--port", str(port), *args],
                                 cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         wait_http(f"http://127.0.0.1:{port}/login", proc, timeout=60)

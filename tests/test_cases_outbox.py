@@ -100,16 +100,16 @@ def test_store_killed_mid_creation(store, outbox, keyring):
 
 
 def test_commit_done_but_answer_lost(store, outbox, keyring, monkeypatch):
-    real_create = store.create
+    real_create = store.create_or_update
 
     def create_then_fail(draft):
         real_create(draft)
         raise StoreUnavailable("connexion perdue après le commit")
 
-    monkeypatch.setattr(store, "create", create_then_fail)
+    monkeypatch.setattr(store, "create_or_update", create_then_fail)
     result = outbox.submit(make_draft(keyring))
     assert result.pending
-    monkeypatch.setattr(store, "create", real_create)
+    monkeypatch.setattr(store, "create_or_update", real_create)
     assert [c.reference for c in store.list_queue()] == [result.reference]
     assert outbox.flush().replayed == 1
     assert [c.reference for c in store.list_queue()] == [result.reference]  # no duplicate
@@ -119,7 +119,7 @@ def test_commit_done_but_answer_lost(store, outbox, keyring, monkeypatch):
 def test_short_outage_absorbed_by_retries(store, keyring, tmp_path, monkeypatch):
     waits = []
     outbox = Outbox(store, tmp_path / "outbox", attempts=3, backoff=0.25, sleep=waits.append)
-    real_create, calls = store.create, []
+    real_create, calls = store.create_or_update, []
 
     def flaky(draft):
         calls.append(1)
@@ -127,7 +127,7 @@ def test_short_outage_absorbed_by_retries(store, keyring, tmp_path, monkeypatch)
             raise StoreUnavailable("pas encore")
         return real_create(draft)
 
-    monkeypatch.setattr(store, "create", flaky)
+    monkeypatch.setattr(store, "create_or_update", flaky)
     result = outbox.submit(make_draft(keyring))
     assert not result.pending and result.case is not None
     assert waits == [0.25, 0.5]

@@ -101,3 +101,27 @@ def test_no_contact_detail_reaches_the_logs(bot):
         content = path.read_text(errors="replace")
         assert "zorglub" not in content, name
         assert sender not in content, name
+
+
+def test_she_withdraws_with_her_reference_and_code_word_from_a_new_conversation(bot):
+    first = new_sender()
+    bot.text(first, "je voudrais parler à quelqu'un")
+    bot.text(first, "oui")
+    bot.text(first, "par sms")
+    bot.text(first, "c'est le 06 12 34 56 78")
+    bot.text(first, "le matin")
+    bot.text(first, "non")
+    bot.text(first, "Mimosa")
+    bot.text(first, "Sarah")
+    done = bot.text(first, "/confirmer_contact")
+    reference = done.split("Votre référence : ")[1][:8]
+    other = new_sender()                                   # another conversation, another device
+    assert "écrivez sa référence" in bot.text(other, "annuler ma demande")
+    assert "mot de code" in bot.text(other, reference.lower())
+    wrong = bot.text(other, "Tulipe")
+    assert "Je ne trouve pas de demande avec cette référence et ce mot de code" in wrong
+    assert "nouveau" in statuses(bot)
+    bot.text(other, "annuler ma demande")
+    bot.text(other, reference)
+    assert "annulée" in bot.text(other, "mimosa")
+    assert "retire" in statuses(bot)

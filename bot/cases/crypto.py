@@ -176,6 +176,11 @@ class KeyRing:
         msg = json.dumps([channel, str(raw_channel_id)]).encode()
         return hmac.new(self._hmac_key, msg, hashlib.sha256).hexdigest()
 
+    def derive_key(self, purpose: str) -> bytes:
+        """A secret of its own for `purpose` (e.g. the console's CSRF tokens), from the HMAC key:
+        shared by every process that reads the same keys, never the key itself."""
+        return hmac.new(self._hmac_key, b"nd-derive:" + purpose.encode(), hashlib.sha256).digest()
+
     # -- rotation -----------------------------------------------------------
     @property
     def from_file(self) -> bool:

@@ -46,6 +46,7 @@ class SubmitResult:
     status: str                # created (in the store) | pending (kept in the outbox)
     reference: str             # what to tell her, in both cases
     case: Case | None = None   # when created
+    updated: bool = False      # her open case's contact plan was replaced by this request
 
     @property
     def pending(self) -> bool:
@@ -87,8 +88,8 @@ class Outbox:
         conv = draft.conversation_id
         if not self._path(conv).exists():
             try:
-                case = self._retrying(lambda: self.store.create(draft))
-                return SubmitResult(CREATED, case.reference, case)
+                case, updated = self._retrying(lambda: self.store.create_or_update(draft))
+                return SubmitResult(CREATED, case.reference, case, updated)
             except Exception as exc:  # noqa: BLE001 - whatever the cause, keep the request
                 log.warning("dossier %s mis en attente (%s)", draft.reference, type(exc).__name__)
         with self._locked():
@@ -97,9 +98,9 @@ class Outbox:
                 # Something older is waiting for this conversation: it goes first.
                 try:
                     self._apply(conv, ops)
-                    case = self._retrying(lambda: self.store.create(draft))
+                    case, updated = self._retrying(lambda: self.store.create_or_update(draft))
                     self._remove(conv)
-                    return SubmitResult(CREATED, case.reference, case)
+                    return SubmitResult(CREATED, case.reference, case, updated)
                 except Exception as exc:  # noqa: BLE001
                     log.warning("dossier %s mis en attente (%s)", draft.reference, type(exc).__name__)
             waiting = self._pending_create(ops)
@@ -154,6 +155,23 @@ class Outbox:
         if replayed:
             log.info("outbox : %d demande(s) transmise(s)", replayed)
         return FlushReport(replayed, failed, quarantined)
+
+    def status_of(self, reference: str, conversation_id: str) -> tuple[str | None, str]:
+        """(where, reference to give her) for the request made with `reference`: created (in the
+        store; her open case's reference if it took the request as a plan change), pending
+        (waiting here) or None (neither). For a slow write: what to tell her next."""
+        case = self.store.get(reference)
+        if case is not None and case.conversation_id == conversation_id:
+            return CREATED, case.reference
+        with self._locked():
+            ops = self._read(conversation_id)
+        if any(op.get("op") == "create" and op["draft"].get("reference") == reference for op in ops):
+            return PENDING, reference
+        if case is None:
+            open_case = self.store.open_case(conversation_id)
+            if open_case is not None:
+                return CREATED, open_case.reference
+        return None, reference
 
     def pending(self) -> list[str]:
         """Conversation ids with something waiting."""

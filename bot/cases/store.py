@@ -7,11 +7,13 @@ schema is brought to head on first use.
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import logging
 import os
 import secrets
 import threading
 import time
+import unicodedata
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
@@ -32,9 +34,18 @@ from bot.cases.model import (
     TRANSITIONS, WITHDRAWN, Case, CaseDraft, CaseEvent, ContactPlan, Note, is_conversation_id,
     new_reference, normalize_reference, priority_for, utcnow,
 )
-from bot.cases.schema import case_events, case_notes, cases
+from bot.cases.schema import audit_log, case_events, case_notes, cases
 
 log = logging.getLogger(__name__)
+PLAN_CHANGED = "plan"     # event kind and audit action: she sent a new contact plan for her open case
+SELF_LOGIN = "#elle"      # the audit log's author for what she did herself (never her name or id)
+
+
+def _code_key(text: str | None) -> str:
+    """A code word as compared: accents, case and spacing do not count."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(plain.casefold().split())[:200]
 
 
 class StoreError(Exception):
@@ -185,23 +196,62 @@ class CaseStore:
     def create(self, draft: CaseDraft) -> Case:
         """The open case of this conversation, created if there is none. Idempotent:
         a retry (same conversation, or same draft reference) returns the same case."""
+        return self.create_or_update(draft)[0]
+
+    def create_or_update(self, draft: CaseDraft) -> tuple[Case, bool]:
+        """(case, updated). A new request (another draft reference) on her open case replaces
+        its contact plan, audited as a plan change so that the référent sees it; a retry of
+        the same request, or the same plan again, changes nothing."""
         existing = self._existing_for(draft)
         if existing is not None:
-            return existing
+            if (draft.reference and draft.reference != existing.reference and existing.is_open
+                    and existing.contact != draft.contact):
+                return self._update_plan(existing, draft), True
+            return existing, False
         reference = draft.reference or new_reference()
         for _ in range(5):
             try:
                 case = self._insert(draft, reference)
                 log.info("dossier %s créé (priorité %s)", case.reference, case.priority)
-                return case
+                return case, False
             except IntegrityError:
                 # Lost a race for this conversation (the unique open-case index), or the
                 # reference is taken: the winner's case, else a fresh reference.
                 existing = self._existing_for(draft)
                 if existing is not None:
-                    return existing
+                    return existing, False
                 reference = new_reference()
         raise StoreError("impossible d'attribuer une référence")
+
+    def _update_plan(self, case: Case, draft: CaseDraft) -> Case:
+        now = self._now()
+        with self._tx() as conn:
+            done = conn.execute(cases.update().where(
+                cases.c.reference == case.reference, cases.c.status.in_(OPEN_STATUSES)).values(
+                contact_enc=self._enc(draft.contact.to_dict(), case.reference, "contact"), updated_at=now))
+            if done.rowcount != 1:
+                raise InvalidTransition("dossier clos entre-temps")
+            conn.execute(audit_log.insert().values(at=now, login=SELF_LOGIN, action=PLAN_CHANGED,
+                                                   reference=case.reference, detail=f"canal {draft.contact.channel}"))
+            self._emit(conn, PLAN_CHANGED, case.reference, case.status, case.priority, case.territory, now)
+        log.info("dossier %s : plan de contact mis à jour à sa demande", case.reference)
+        updated = self.get(case.reference)
+        assert updated is not None
+        return updated
+
+    def withdraw_with_code(self, reference: str, code_word: str) -> Case | None:
+        """She withdraws from another conversation with her reference and code word. None if the
+        pair does not match an open case (same answer whatever was wrong: nothing to learn)."""
+        ref = normalize_reference(reference)
+        given = _code_key(code_word)
+        case = self.get(ref) if ref else None
+        stored = _code_key(case.contact.code_word) if case and case.is_open and case.contact else ""
+        # Compared in constant time, and compared even when there is no case.
+        match = hmac.compare_digest(stored.encode() or b"\x00", given.encode() or b"\x01")
+        if not (match and case and stored):
+            return None
+        done = self.withdraw(case.reference)
+        return done[0] if done else None
 
     def _existing_for(self, draft: CaseDraft) -> Case | None:
         with self._read() as conn:
@@ -387,6 +437,11 @@ class CaseStore:
                                 .order_by(case_events.c.id).limit(limit)).all()
         return [CaseEvent(id=r.id, reference=r.reference, kind=r.kind, status=r.status,
                           priority=r.priority, territory=r.territory, at=r.at) for r in rows]
+
+    def last_event_id(self) -> int:
+        """The cursor of the newest event (0 if none): where a live feed starts."""
+        with self._read() as conn:
+            return conn.execute(sa.select(sa.func.max(case_events.c.id))).scalar() or 0
 
     def follow(self, cursor: int = 0, *, interval: float = 1.0,
                stop: threading.Event | None = None) -> Iterator[CaseEvent]:

@@ -74,13 +74,13 @@ def test_redis_store_keeps_then_erases_on_request(redis_store):
     asyncio.run(redis_store.save(_tracker(sender, UserUttered("secret"), UserUttered("effacer"),
                                           ActionExecuted("action_effacer"), BotUttered("ok"))))
     assert asyncio.run(redis_store.retrieve(sender)) is None
-    assert not redis_store.red.exists(redis_store.key_prefix + sender)
+    assert not redis_store.red.exists(redis_store._key(sender))
 
 
 def test_redis_store_expires_idle_conversations(redis_store):
     sender = f"t-{secrets.token_hex(4)}"
     asyncio.run(redis_store.save(_tracker(sender, UserUttered("bonjour"), ActionExecuted("action_repondre"))))
-    ttl = redis_store.red.ttl(redis_store.key_prefix + sender)
+    ttl = redis_store.red.ttl(redis_store._key(sender))
     assert 29 * 60 < ttl <= 30 * 60           # each save resets the idle limit
     short = ErasingRedisTrackerStore(Domain.empty(), host="127.0.0.1", port=6379, db=REDIS_DB, ttl_minutes=1 / 60)
     asyncio.run(short.save(_tracker(sender + "x", UserUttered("bonjour"))))

@@ -21,6 +21,17 @@ UNITS = {
     "nonante": 90,
 }
 SCALES = {"cent": 100, "cents": 100, "mille": 1000}
+# Longer digit runs are not an answer (an account number, a typo): never a number.
+MAX_DIGITS = 9
+
+
+def is_number(token: str) -> bool:
+    """ASCII digits only (« ² » and other Unicode digits make int() raise), at most MAX_DIGITS."""
+    return token.isascii() and token.isdigit() and len(token) <= MAX_DIGITS
+
+
+def _too_long(token: str) -> bool:
+    return token.isdigit() and not is_number(token)
 
 
 def words_to_number(tokens: list[str]) -> int | None:
@@ -52,7 +63,7 @@ def _number_runs(tokens: list[str]) -> list[tuple[int, int, int]]:
     runs, i = [], 0
     while i < len(tokens):
         token = tokens[i]
-        if token.isdigit():
+        if is_number(token):
             runs.append((i, i + 1, int(token)))
             i += 1
             continue
@@ -137,7 +148,7 @@ def parse_children(text: str) -> Children | None:
     if _NONE_WORDS.match(norm):
         return Children(0)
     tokens = norm.split()
-    if not tokens:
+    if not tokens or any(_too_long(t) for t in tokens):
         return None
     runs = _number_runs(tokens)
     ages: list[int] = []
@@ -221,8 +232,8 @@ def parse_amount(text: str, smic_net: float | None = None) -> Amount | None:
     if _NO_INCOME.match(norm):
         return Amount(0, 0)
     # « 1,5k », « 2k »
-    lowered = re.sub(r"(\d+(?:[.,]\d+)?)\s*k\b", lambda m: str(round(float(m.group(1).replace(",", ".")) * 1000)),
-                     lowered)
+    lowered = re.sub(r"(?<![\d.,])(\d{1,6}(?:[.,]\d{1,3})?)\s*k\b",
+                     lambda m: str(round(float(m.group(1).replace(",", ".")) * 1000)), lowered)
     if re.search(r"(^|\s)-\s*\d", lowered) or _CHILD_NOUNS & set(norm.split()):
         return None  # a negative income, or the number of her children
     lowered = lowered.replace("-", " à ")
@@ -296,9 +307,13 @@ def parse_date(text: str, today: dt.date) -> DateRange | None:
     return _clip(_parse_date(text, today), today)
 
 
+MIN_YEAR, MAX_YEAR = 1900, 2100
+
+
 def _year(raw: str) -> int:
+    """« 26 » is 2026; « 0000 » stays 0 (refused by the caller)."""
     year = int(raw)
-    return year + 2000 if year < 100 else year
+    return year + 2000 if len(raw) <= 2 else year
 
 
 def _parse_date(text: str, today: dt.date) -> DateRange | None:
@@ -308,13 +323,17 @@ def _parse_date(text: str, today: dt.date) -> DateRange | None:
     numeric = re.search(r"\b(\d{1,2}) slash (\d{1,2}) slash (\d{2,4})\b", norm)
     if numeric:
         day, month, year = int(numeric.group(1)), int(numeric.group(2)), _year(numeric.group(3))
+        if not MIN_YEAR <= year <= MAX_YEAR:
+            return None
         try:
             date = dt.date(year, month, day)
         except ValueError:
             return None
         return DateRange(date, date)
     month_year = re.search(r"\b(\d{1,2}) slash (\d{4})\b", norm)
-    if month_year and 1 <= int(month_year.group(1)) <= 12:
+    if month_year:  # « 13/2026 », « 03/0000 »: not a month, and not to be read as a bare year
+        if not (1 <= int(month_year.group(1)) <= 12 and MIN_YEAR <= int(month_year.group(2)) <= MAX_YEAR):
+            return None
         return _month_range(int(month_year.group(2)), int(month_year.group(1)))
     if re.fullmatch(r"(c est )?(aujourd hui|ce matin|ce soir|tout a l heure|cet apres midi)", norm):
         return DateRange(today, today)
@@ -339,16 +358,21 @@ def _parse_date(text: str, today: dt.date) -> DateRange | None:
     if re.search(r"\bcette annee\b", norm):
         return DateRange(dt.date(today.year, 1, 1), today)
     ago = re.search(r"\b(il y a|ca fait|y a|depuis)\b(.*)", norm)
+    if ago and any(_too_long(t) for t in norm.split()):
+        return None
     if ago:
         return _ago(ago.group(2).split(), today)
     tokens = norm.split()
     months = [(i, MONTHS[t]) for i, t in enumerate(tokens) if t in MONTHS]
-    years = [int(t) for t in tokens if t.isdigit() and 1990 <= int(t) <= 2100]
+    years = [int(t) for t in tokens if is_number(t) and 1990 <= int(t) <= 2100]
     if len(months) > 1 or len(years) > 1:
+        return None
+    # « 12 mars 0000 »: a year out of range is not to be replaced by this year.
+    if any(_too_long(t) or (t.isdigit() and len(t) >= 3 and int(t) not in years) for t in tokens):
         return None
     if months:
         i, month = months[0]
-        day = int(tokens[i - 1]) if i > 0 and tokens[i - 1].isdigit() and 1 <= int(tokens[i - 1]) <= 31 else None
+        day = int(tokens[i - 1]) if i > 0 and is_number(tokens[i - 1]) and 1 <= int(tokens[i - 1]) <= 31 else None
         year = years[0] if years else (today.year if month <= today.month else today.year - 1)
         if day is None:
             return _month_range(year, month)
@@ -375,6 +399,8 @@ def _ago(tokens: list[str], today: dt.date) -> DateRange | None:
         if not runs:
             return None
     start, end, value = runs[0]
+    if value > 366 * (MAX_YEARS_BACK + 1):
+        return None  # further back than any unit allows: not an answer (and no date overflow)
     unit = tokens[end] if end < len(tokens) else ""
     half = tokens[end + 1:end + 3] == ["et", "demi"]
     if unit in ("jour", "jours"):
@@ -383,6 +409,12 @@ def _ago(tokens: list[str], today: dt.date) -> DateRange | None:
     if unit in ("semaine", "semaines"):
         day = today - dt.timedelta(weeks=value)
         return DateRange(day - dt.timedelta(days=3), day + dt.timedelta(days=3))
+    if unit in ("semaine", "semaines") and value > 53 * (MAX_YEARS_BACK + 1):
+        return None
+    if unit == "mois" and value > 12 * (MAX_YEARS_BACK + 1):
+        return None
+    if unit in ("an", "ans", "annee", "annees") and value > MAX_YEARS_BACK + 1:
+        return None
     if unit == "mois":
         day = _add_months(today, -value)
         return DateRange(day - dt.timedelta(days=15), day + dt.timedelta(days=15))
@@ -402,7 +434,7 @@ def parse_choice(text: str, options: dict[str, tuple[str, ...]], priority: tuple
     question has one, else nothing (asked again rather than guessed).
     """
     norm = normalize(text)
-    if norm.isdigit() and 1 <= int(norm) <= len(options):
+    if is_number(norm) and 1 <= int(norm) <= len(options):
         return list(options)[int(norm) - 1]
     padded = f" {norm} "
     found: list[str] = []

@@ -16,8 +16,11 @@ from actions.common import (SLOT_DEPARTEMENT, SLOT_DISCRETION, SLOT_FAILURES, SL
                             SLOT_QUESTION, _count, _first_turn, _intent, _say)
 from actions.eligibility import paused_questionnaire_reply
 from actions.handoff import handoff_followup
+from actions.safety import safety_line_once
 from bot.answers import NOT_AN_ANSWER_INTENTS, NOT_UNDERSTOOD_INTENTS, QUESTION_LIEU, Answers, default_answers
-from bot.knowledge.territory import Departement
+from bot.knowledge.territory import Departement, Resolution
+
+SLOT_REFERENCE = "dossier_reference"    # set by actions/handoff.py once her case exists
 
 logger = logging.getLogger(__name__)
 
@@ -47,19 +50,21 @@ class ActionRepondre(_AnswersAction):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
+        safety_line_once(dispatcher, tracker)
         intent = _intent(tracker)
         first = _first_turn(tracker)
+        channel = tracker.get_latest_input_channel()
         events: List[EventType] = [SlotSet(SLOT_DISCRETION, True)]
         question = tracker.get_slot(SLOT_QUESTION)
 
         if question == QUESTION_LIEU and intent in NOT_AN_ANSWER_INTENTS:
             # A garbled answer to the question: re-ask with an example, then explain.
             failures = _count(tracker, SLOT_FAILURES) + 1
-            _say(dispatcher, self.answers.ask_place(failures, first))
+            _say(dispatcher, self.answers.ask_place(failures, first, channel))
             return events + [SlotSet(SLOT_FAILURES, failures)]
         if intent in NOT_UNDERSTOOD_INTENTS:
             times = _count(tracker, SLOT_NOT_UNDERSTOOD) + 1
-            _say(dispatcher, self.answers.not_understood(times, first))
+            _say(dispatcher, self.answers.not_understood(times, first, channel))
             return events + [SlotSet(SLOT_NOT_UNDERSTOOD, times)]
 
         events.append(SlotSet(SLOT_NOT_UNDERSTOOD, 0))
@@ -69,13 +74,15 @@ class ActionRepondre(_AnswersAction):
             _say(dispatcher, replies)
             return events + more
         if intent == "refuser_repondre":
-            replies = self.answers.skipped(first)
+            replies = self.answers.skipped(first, channel)
             if question == QUESTION_LIEU:
-                replies = self.answers.territory(None, first)
+                replies = self.answers.territory(None, first, channel)
             _say(dispatcher, replies)
             return events + [SlotSet(SLOT_QUESTION, None), SlotSet(SLOT_FAILURES, 0)]
 
-        _say(dispatcher, self.answers.for_intent(intent or "menu", first))
+        _say(dispatcher, self.answers.for_intent(intent or "menu", first, channel,
+                                                 departement=tracker.get_slot(SLOT_DEPARTEMENT),
+                                                 has_case=bool(tracker.get_slot(SLOT_REFERENCE))))
         # Another topic: the pending question is dropped, she can ask again any time.
         return events + [SlotSet(SLOT_QUESTION, None), SlotSet(SLOT_FAILURES, 0)]
 
@@ -86,25 +93,34 @@ class ActionTerritoire(_AnswersAction):
     def name(self) -> Text:
         return "action_territoire"
 
-    def _place(self, tracker: Tracker) -> Optional[Departement]:
+    def _place(self, tracker: Tracker) -> Resolution:
         territories = self.answers.territories
         for entity in tracker.latest_message.get("entities") or []:
             if entity.get("entity") == "departement" and entity.get("value") in territories.by_code:
-                return territories.by_code[entity["value"]]
-        place = territories.resolve_place(tracker.latest_message.get("text") or "")
-        if place is None and tracker.get_slot(SLOT_DEPARTEMENT) in territories.by_code:
-            place = territories.by_code[tracker.get_slot(SLOT_DEPARTEMENT)]
-        return place
+                dep = territories.by_code[entity["value"]]
+                return Resolution(dep, (dep,))
+        found = territories.resolve(tracker.latest_message.get("text") or "")
+        if not found.found and tracker.get_slot(SLOT_DEPARTEMENT) in territories.by_code:
+            dep = territories.by_code[tracker.get_slot(SLOT_DEPARTEMENT)]
+            return Resolution(dep, (dep,))
+        return found
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
+        safety_line_once(dispatcher, tracker)
         first = _first_turn(tracker)
+        channel = tracker.get_latest_input_channel()
         events: List[EventType] = [SlotSet(SLOT_DISCRETION, True), SlotSet(SLOT_NOT_UNDERSTOOD, 0)]
-        place = self._place(tracker)
-        if place is None:
-            _say(dispatcher, self.answers.ask_place(0, first))
+        found = self._place(tracker)
+        if found.ambiguous:
+            # « Saint-Denis »: ask which one, the buttons answer with the département's code.
+            _say(dispatcher, self.answers.which_place(found.candidates, first, channel))
             return events + [SlotSet(SLOT_QUESTION, QUESTION_LIEU), SlotSet(SLOT_FAILURES, 0)]
-        _say(dispatcher, self.answers.territory(place, first))
+        place = found.departement
+        if place is None:
+            _say(dispatcher, self.answers.ask_place(0, first, channel))
+            return events + [SlotSet(SLOT_QUESTION, QUESTION_LIEU), SlotSet(SLOT_FAILURES, 0)]
+        _say(dispatcher, self.answers.territory(place, first, channel))
         return events + [SlotSet(SLOT_DEPARTEMENT, place.code), SlotSet(SLOT_QUESTION, None),
                          SlotSet(SLOT_FAILURES, 0)]
 

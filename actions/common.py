@@ -8,6 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.safety import safety_line_once
 from bot.answers import Reply
 
 SLOT_DISCRETION = "discretion_annoncee"
@@ -61,6 +62,7 @@ class AskAction(Action, metaclass=abc.ABCMeta):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
+        safety_line_once(dispatcher, tracker)
         failures = int(tracker.get_slot(SLOT_FAILURES) or 0)
         _say(dispatcher, [self.reply(failures, bool(tracker.get_slot(SLOT_RESUMED)))])
         return [SlotSet(SLOT_RESUMED, False)]

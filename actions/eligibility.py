@@ -14,6 +14,7 @@ from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.safety import safety_line_once
 from actions.common import SLOT_DISCRETION, SLOT_FAILURES, SLOT_RESUMED, AskAction, _intent, _say, slot_validator
 from bot.answers import TOPIC_INTENTS, Answers, Reply, default_answers
 from bot.eligibility.loader import MEASURES
@@ -88,6 +89,11 @@ class ValidateEligibiliteForm(_EligibilityMixin, FormValidationAction):
     def name(self) -> Text:
         return "validate_eligibilite_form"
 
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        safety_line_once(dispatcher, tracker)
+        return await super().run(dispatcher, tracker, domain)
+
     async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
                              tracker: Tracker, domain: DomainDict) -> List[Text]:
         if tracker.get_slot(SLOT_STATE) == STOPPED:
@@ -112,8 +118,8 @@ class ValidateEligibiliteForm(_EligibilityMixin, FormValidationAction):
         if intent in TOPIC_INTENTS and intent not in NEUTRAL_INTENTS and confidence >= INTERRUPTION_CONFIDENCE:
             _say(dispatcher, self.answers.for_intent(intent, first_turn=False))
             return {question: None, SLOT_RESUMED: True}
-        if intent in NEUTRAL_INTENTS and confidence >= INTERRUPTION_CONFIDENCE:
-            return {question: None, SLOT_RESUMED: True}
+        # « oui », « ok », « bonjour » say nothing about the question: a garbled answer like any
+        # other (example, then explanation and skip), never « on reprend » again and again.
         failures = int(tracker.get_slot(SLOT_FAILURES) or 0) + 1
         logger.info("question %s: not understood (%d)", question, failures)
         return {question: None, SLOT_FAILURES: failures, SLOT_RESUMED: False}

@@ -22,6 +22,8 @@ SMS_TOKENS: dict[str, str] = {
     "ct": "c etait", "cv": "ca va", "dla": "de la", "ptit": "petit",
     "ptite": "petite", "ptits": "petits", "ptites": "petites", "pe": "peux",    "veu": "veux", "vai": "vais", "ilva": "il va",
     "iva": "il va", "ilve": "il veut", "slt": "salut", "bjr": "bonjour",
+    "jetais": "j etais", "jtais": "j etais", "cest": "c est", "cetait": "c etait", "jsp": "je sais pas",
+    "jpeu": "je peux", "ma3": "m a", "mfrappe": "me frappe", "mtape": "me tape", "jcrois": "je crois",
 }
 
 _APOSTROPHES = re.compile(r"[’'`´‘]")

@@ -5,6 +5,8 @@ import uuid
 
 import redis
 
+from bot.cases.crypto import load_keyring
+
 
 def test_a_conversation_spans_workers_and_effacer_erases_it_in_redis(scaled_bot):
     bot = scaled_bot
@@ -15,11 +17,13 @@ def test_a_conversation_spans_workers_and_effacer_erases_it_in_redis(scaled_bot)
         assert label in bot.text(sender, place)
     assert "17" in bot.text(sender, "il rentre, il va me tuer")
     red = redis.StrictRedis(host="127.0.0.1", port=6379, db=12)
+    # Conversations are filed under a keyed pseudonym, never the raw id.
+    key = "nd:conv:" + load_keyring({"ND_STATE_DIR": str(bot.state_dir)}).conversation_id(sender, "tracker")
     keys = [k.decode() for k in red.keys("*")]
-    assert any(k.endswith(sender) for k in keys)
-    assert 0 < red.ttl(next(k for k in keys if k.endswith(sender))) <= 30 * 60
+    assert key in keys and not any(sender in k for k in keys)
+    assert 0 < red.ttl(key) <= 30 * 60
     assert "effac" in bot.text(sender, "effacer").lower()
-    assert not any(k.decode().endswith(sender) for k in red.keys("*"))
+    assert key.encode() not in red.keys("*")
     assert bot.say(sender, "bonjour")[-1]["text"].startswith("Discrétion")   # a first message again
 
 

@@ -1,0 +1,111 @@
+"""One decision per message, from the detector's signals and the safety model's probabilities.
+
+- A sure detector signal, or a model probability at or above FORCE, forces the emergency
+  answer of that kind, whatever topic the intent model saw.
+- Otherwise, when the message carries a risk (a detector signal told in the past or too vague,
+  or a model probability at or above NET_WHEN_UNSURE while the assistant is unsure, or at or
+  above NET), the reply starts with one compact line of the numbers that fit.
+The thresholds were set by cross-validation on the training corpus (bot/safety/evaluate.py
+`--cv`), never on a held-out set.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Optional, Sequence
+
+from bot.danger import AGGRESSOR_PRESENT, CHILD, DANGER, KINDS, SUICIDE, DangerSignal
+
+FORCE = 0.75
+NET = 0.20
+NET_WHEN_UNSURE = 0.08
+SWITCH_TO_SUICIDE = 0.35
+# The intent model is unsure below this confidence, or when its first two intents are this close.
+UNSURE_CONFIDENCE = 0.6
+UNSURE_MARGIN = 0.15
+
+
+@dataclass(frozen=True)
+class SafetyDecision:
+    kind: Optional[str]            # the emergency to answer now, or None
+    source: str                    # "detector", "model" or "" — safe to log
+    net: tuple[str, ...] = ()      # kinds whose numbers start an unsure reply
+    minor: bool = False            # someone under 18 is writing about themselves
+
+    @property
+    def urgent(self) -> bool:
+        return self.kind is not None
+
+
+def unsure(intent: Optional[str], ranking: Sequence[Mapping[str, object]]) -> bool:
+    if intent in (None, "nlu_fallback"):
+        return True
+    confidences = [float(r.get("confidence") or 0.0) for r in ranking[:2]]  # type: ignore[arg-type]
+    if not confidences:
+        return True
+    if confidences[0] < UNSURE_CONFIDENCE:
+        return True
+    return len(confidences) > 1 and confidences[0] - confidences[1] < UNSURE_MARGIN
+
+
+def decide(signals: Sequence[DangerSignal], probabilities: Mapping[str, float] | None,
+           intent: Optional[str] = None, ranking: Sequence[Mapping[str, object]] = (),
+           minor: bool = False) -> SafetyDecision:
+    probabilities = probabilities or {}
+    threshold = NET_WHEN_UNSURE if unsure(intent, ranking) else NET
+    at_risk = {s.kind for s in signals} | {k for k in KINDS if probabilities.get(k, 0.0) >= threshold}
+    sure = [s for s in signals if s.sure]
+    model_kind = max(KINDS, key=lambda k: probabilities.get(k, 0.0))
+    if any(s.kind == SUICIDE for s in sure):
+        # Its answer has the 3114 and the 17 and 114 too: it covers danger told in the same breath.
+        kind, source = SUICIDE, "detector"
+    elif sure:
+        kind, source = sure[0].kind, "detector"
+    elif probabilities.get(model_kind, 0.0) >= FORCE:
+        kind, source = model_kind, "model"
+    else:
+        kind, source = None, ""
+    # Danger and a child, or danger and suicide: the answer that gives every number needed
+    # (the child's answer has the 17 and 114 too; the suicide answer has the 17 and 114).
+    if kind in (DANGER, AGGRESSOR_PRESENT):
+        if CHILD in at_risk:
+            kind = CHILD
+        elif any(s.kind == SUICIDE for s in signals) or probabilities.get(SUICIDE, 0.0) >= SWITCH_TO_SUICIDE:
+            kind = SUICIDE
+    net = tuple(k for k in KINDS if k in at_risk and k != kind)
+    return SafetyDecision(kind, source, net, minor=minor)
+
+
+# The compact line: danger's numbers always, the 3114 and the 119 when they fit, and the 3919.
+def safety_line(kinds: Sequence[str]) -> str:
+    parts = ["en danger : 17 ou 112, SMS au 114 si vous ne pouvez pas parler"]
+    if SUICIDE in kinds:
+        parts.append("idées suicidaires : 3114")
+    if CHILD in kinds:
+        parts.append("enfant ou mineur en danger : 119")
+    parts.append("écoute 24 h/24 : 3919")
+    return "Si besoin : " + " · ".join(parts) + "."
+
+
+# The numbers each emergency answer gives (domain.yml), and the numbers each kind needs:
+# what the held-out report counts as « the right number ».
+NUMBERS_IN_ANSWER = {
+    DANGER: {"17", "112", "114"},
+    AGGRESSOR_PRESENT: {"114", "17", "112"},
+    SUICIDE: {"3114", "17", "114", "112"},
+    CHILD: {"17", "112", "114", "119"},
+}
+NUMBERS_NEEDED = {DANGER: {"17", "114"}, AGGRESSOR_PRESENT: {"114"}, SUICIDE: {"3114"}, CHILD: {"119"}}
+
+
+def numbers_given(decision: SafetyDecision) -> set[str]:
+    """Every number the reply carries: the emergency answer's, or the line's, and the extra line's."""
+    if decision.kind:
+        return set(NUMBERS_IN_ANSWER[decision.kind])
+    if not decision.net:
+        return set()
+    given = {"17", "112", "114", "3919"}
+    if SUICIDE in decision.net:
+        given.add("3114")
+    if CHILD in decision.net:
+        given.add("119")
+    return given

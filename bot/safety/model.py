@@ -1,0 +1,172 @@
+"""The safety classifier: is this message a cry for help, and of which kind?
+
+It decides apart from the topic intents, so that a topic never out-votes danger.
+Three kinds of features, each chosen to carry beyond the training words:
+- character n-grams of the normalised text (SMS spelling, typos, missing accents);
+- word uni- and bigrams;
+- syntax from spaCy when a parse is given: who does what to whom and when
+  (« il veut me jeter » is an attack, « je veux me jeter » is suicide, « il me battait »
+  is the past), plus the sentence's word vectors.
+A plain logistic regression on top: fast (well under a millisecond a message), and its
+probabilities are what the decision thresholds read.
+"""
+from __future__ import annotations
+
+import pickle
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from bot.danger import AGGRESSOR_PRESENT, CHILD, DANGER, SUICIDE
+from bot.text import normalize
+
+NONE = "aucun"
+CRITICAL = (DANGER, AGGRESSOR_PRESENT, SUICIDE, CHILD)
+LABELS = (NONE, *CRITICAL)
+VECTOR_WEIGHT = 0.6  # dense vectors beside tf-idf rows of norm 1
+
+Parse = Callable[[str], Any]  # text -> a spaCy Doc (or None)
+
+_FIRST = {"je", "j", "me", "m", "moi"}
+_THIRD = {"il", "elle", "ils", "elles", "on", "lui"}
+
+
+def _person(token: Any) -> str:
+    low = token.lower_.strip("'’")
+    return "1" if low in _FIRST else "3" if low in _THIRD else "n"
+
+
+def syntax_tokens(doc: Any) -> list[str]:
+    """Pseudo-words from a spaCy parse: subject person, verb lemma, object « me », tense.
+
+    Children are found from the head indices, not `Token.children`: iterating children of a
+    parse made inside Rasa's pipeline has crashed the process (seen on « qu'est-ce que… »).
+    """
+    if doc is None:
+        return []
+    tokens = list(doc)
+    heads = [t.head.i - tokens[0].i if tokens else 0 for t in tokens]
+    children: list[list[int]] = [[] for _ in tokens]
+    for i, h in enumerate(heads):
+        if 0 <= h < len(tokens) and h != i:
+            children[h].append(i)
+    out: list[str] = []
+    for i, tok in enumerate(tokens):
+        if tok.pos_ not in ("VERB", "AUX"):
+            continue
+        subj = "x"
+        obj1 = False
+        for c in children[i]:
+            child = tokens[c]
+            if child.dep_.startswith("nsubj"):
+                subj = _person(child)
+            elif child.dep_ in ("obj", "iobj", "expl:pv", "expl", "expl:comp") and \
+                    child.lower_.strip("'’") in _FIRST:
+                obj1 = True
+        # An infinitive takes the subject of the verb it depends on (« il veut me tuer »).
+        h = heads[i]
+        if subj == "x" and tok.dep_ in ("xcomp", "ccomp") and 0 <= h < len(tokens) and h != i:
+            for c in children[h]:
+                if tokens[c].dep_.startswith("nsubj"):
+                    subj = _person(tokens[c])
+        tense = "".join(tok.morph.get("Tense")) or ("Inf" if "Inf" in tok.morph.get("VerbForm") else "")
+        mood = "".join(tok.morph.get("Mood"))
+        lemma = tok.lemma_.lower()
+        out += [f"v_{subj}_{lemma}", f"t_{subj}_{tense}{mood}"]
+        if obj1:
+            out += [f"o_{subj}_{lemma}", f"o_{subj}"]
+    return out
+
+
+def _vector(doc: Any, size: int) -> np.ndarray:
+    if doc is None or not getattr(doc, "has_vector", False):
+        return np.zeros(size, dtype=np.float32)
+    vec = np.asarray(doc.vector, dtype=np.float32)
+    norm = float(np.linalg.norm(vec))
+    return vec / norm if norm else vec
+
+
+def _identity(tokens: list[str]) -> list[str]:
+    return tokens
+
+
+@dataclass
+class SafetyModel:
+    """Trained vectorisers and classifier; `probabilities` is all the rest of the bot needs."""
+
+    words: TfidfVectorizer
+    chars: TfidfVectorizer
+    syntax: TfidfVectorizer
+    classifier: LogisticRegression
+    vector_size: int = 0
+    labels: tuple[str, ...] = field(default=LABELS)
+
+    # -- training ---------------------------------------------------------
+    @classmethod
+    def train(cls, examples: Sequence[tuple[str, str]], parse: Optional[Parse] = None,
+              c: float = 4.0) -> "SafetyModel":
+        texts = [t for t, _ in examples]
+        labels = [lab for _, lab in examples]
+        unknown = set(labels) - set(LABELS)
+        if unknown:
+            raise ValueError(f"unknown safety labels: {sorted(unknown)}")
+        docs = [parse(t) for t in texts] if parse else [None] * len(texts)
+        vector_size = next((len(d.vector) for d in docs if d is not None and d.has_vector), 0)
+        model = cls(
+            words=TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True),
+            chars=TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True,
+                                  max_features=120_000),
+            syntax=TfidfVectorizer(analyzer=_identity, lowercase=False, min_df=1, sublinear_tf=True),
+            classifier=LogisticRegression(C=c, max_iter=3000, class_weight="balanced"),
+            vector_size=vector_size,
+        )
+        normalized = [normalize(t) for t in texts]
+        features = sparse.hstack([
+            model.words.fit_transform(normalized),
+            model.chars.fit_transform(normalized),
+            model.syntax.fit_transform([["s_", *syntax_tokens(d)] for d in docs]),
+            model._dense(docs),
+        ]).tocsr()
+        model.classifier.fit(features, labels)
+        return model
+
+    def _dense(self, docs: list[Any]) -> sparse.csr_matrix:
+        if not self.vector_size:
+            return sparse.csr_matrix((len(docs), 0))
+        rows = np.vstack([_vector(d, self.vector_size) * VECTOR_WEIGHT for d in docs])
+        return sparse.csr_matrix(rows)
+
+    def _features(self, texts: Sequence[str], docs: Sequence[Any]) -> sparse.csr_matrix:
+        normalized = [normalize(t) for t in texts]
+        return sparse.hstack([
+            self.words.transform(normalized),
+            self.chars.transform(normalized),
+            self.syntax.transform([["s_", *syntax_tokens(d)] for d in docs]),
+            self._dense(list(docs)),
+        ]).tocsr()
+
+    # -- use --------------------------------------------------------------
+    def probabilities(self, text: str, doc: Any = None) -> dict[str, float]:
+        return self.probabilities_many([text], [doc])[0]
+
+    def probabilities_many(self, texts: Sequence[str], docs: Optional[Sequence[Any]] = None) -> list[dict[str, float]]:
+        docs = list(docs) if docs is not None else [None] * len(texts)
+        probs = self.classifier.predict_proba(self._features(texts, docs))
+        classes = list(self.classifier.classes_)
+        return [{label: float(row[classes.index(label)]) if label in classes else 0.0 for label in self.labels}
+                for row in probs]
+
+    # -- persistence ------------------------------------------------------
+    def dumps(self) -> bytes:
+        return pickle.dumps(self)
+
+    @staticmethod
+    def loads(data: bytes) -> "SafetyModel":
+        model = pickle.loads(data)  # our own model file, written by `rasa train`
+        if not isinstance(model, SafetyModel):
+            raise TypeError("not a safety model")
+        return model

@@ -1,0 +1,74 @@
+"""Cross-validation of the safety model on its training data only (never the held-out set).
+
+    .venv/bin/python scripts/safety_cv.py [--folds 5] [--no-spacy]
+
+Prints, per threshold, recall per critical kind and the false-alarm rate on `aucun`
+messages: what FORCE and NET in bot/safety/decision.py were chosen from.
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.danger import KINDS, scan  # noqa: E402
+from bot.safety.model import NONE, SafetyModel  # noqa: E402
+from bot.safety.training_data import all_examples  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--no-spacy", action="store_true")
+    parser.add_argument("--show", action="store_true")
+    args = parser.parse_args()
+    examples = all_examples(ROOT / "data")
+    random.Random(7).shuffle(examples)
+    parse = None
+    docs_cache: dict[str, object] = {}
+    if not args.no_spacy:
+        import spacy
+        nlp = spacy.load("fr_core_news_md")
+        for text, doc in zip([t for t, _ in examples], nlp.pipe([t.lower() for t, _ in examples], batch_size=256)):
+            docs_cache[text] = doc
+        parse = docs_cache.__getitem__
+    results: list[tuple[str, dict[str, float], list]] = []
+    texts_by_id: dict[int, str] = {}
+    for fold in range(args.folds):
+        test = examples[fold::args.folds]
+        train = [e for i, e in enumerate(examples) if i % args.folds != fold]
+        model = SafetyModel.train(train, parse=parse)
+        probs = model.probabilities_many([t for t, _ in test], [parse(t) if parse else None for t, _ in test])
+        results += [(label, p, scan(text)) for (text, label), p in zip(test, probs)]
+        texts_by_id.update({id(p): text for (text, _), p in zip(test, probs)})
+    print(f"{len(examples)} examples, {args.folds} folds")
+    det_fa = sum(1 for lab, p, s in results if lab == NONE and any(x.sure for x in s))
+    det_hit = {k: sum(1 for lab, p, s in results if lab == k and any(x.sure for x in s)) for k in KINDS}
+    print("detector alone: hits", det_hit, "false alarms", det_fa)
+    if "--show" in sys.argv:
+        for lab, p, s in results:
+            if lab == NONE and any(x.sure for x in s):
+                print("  DETECTOR FA", [x.rule for x in s if x.sure], texts_by_id.get(id(p), ""))
+    import bot.safety.decision as decision
+    for force in (0.55, 0.65, 0.75, 0.85):
+        for net in (0.05, 0.1, 0.2):
+            decision.FORCE, decision.NET, decision.NET_WHEN_UNSURE = force, net, net
+            line = [f"FORCE={force} NET={net}:"]
+            for kind in KINDS:
+                rows = [(p, s) for lab, p, s in results if lab == kind]
+                hit = sum(1 for p, s in rows if decision.NUMBERS_NEEDED[kind] <= decision.numbers_given(
+                    decision.decide(s, p, "x", [{"confidence": 1.0}])))
+                line.append(f"{kind} {hit / len(rows):.3f}")
+            nones = [(p, s) for lab, p, s in results if lab == NONE]
+            ds = [decision.decide(s, p, "x", [{"confidence": 1.0}]) for p, s in nones]
+            fa = sum(1 for d in ds if d.kind)
+            lines = sum(1 for d in ds if not d.kind and d.net)
+            line.append(f"false alarms {fa / len(nones):.1%}, line on {lines / len(nones):.1%}")
+            print("  ".join(line))
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""The held-out first messages of issue 9 (tests/nlu/heldout_2026_12_b.yml), through the trained pipeline.
+
+The set was written by an author shown neither data/nlu, data/safety nor the detector, and
+is never edited to fit the model. `make nlu-report` measures it on the really started bot
+(reply text); this test reads the same decisions in-process, from the parse data the
+actions read, and guards the figures the README reports against a regression.
+Targets of the issue: recall >= 0.99 per critical kind, false alarms <= 3 % on near-misses,
+topics >= 0.95. The floors below are what was measured, not the targets where a target is
+not reached: the README says which.
+"""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import yaml
+
+from bot.safety.decision import NUMBERS_NEEDED, SafetyDecision, numbers_given
+
+from .conftest import MODEL, ROOT
+
+HELD_OUT = ROOT / "tests" / "nlu" / "heldout_2026_12_b.yml"
+URGENT = {"urgence_danger", "urgence_agresseur_present", "urgence_suicide", "urgence_enfant"}
+SAME_ANSWER = {"donner_lieu": "pack_territoire"}
+FLOORS = {"recall": {"danger": 0.97, "agresseur_present": 0.97, "suicide": 0.90, "enfant": 0.95},
+          "false_alarms": 0.04, "topics": 0.84}
+
+
+def _messages() -> list[dict]:
+    return yaml.safe_load(HELD_OUT.read_text(encoding="utf-8"))["messages"]
+
+
+def _training_texts() -> set[str]:
+    texts: set[str] = set()
+    for path in (ROOT / "data" / "safety").glob("*.yml"):
+        for label in (yaml.safe_load(path.read_text(encoding="utf-8"))["examples"] or {}).values():
+            texts |= {" ".join(t.split()).lower() for t in label or []}
+    for path in (ROOT / "data" / "nlu").glob("*.yml"):
+        for block in yaml.safe_load(path.read_text(encoding="utf-8")).get("nlu") or []:
+            for line in str(block.get("examples") or "").splitlines():
+                if line.strip().startswith("- "):
+                    texts.add(" ".join(line.strip()[2:].split()).lower())
+    return texts
+
+
+@pytest.fixture(scope="module")
+def parsed() -> list[tuple[dict, dict]]:
+    from rasa.core.agent import load_agent
+
+    async def run():
+        agent = await load_agent(model_path=str(MODEL))
+        return [(m, await agent.parse_message(m["text"])) for m in _messages()]
+
+    return asyncio.run(run())
+
+
+def _decision(parse: dict) -> SafetyDecision:
+    data = parse.get("safety") or {}
+    return SafetyDecision(data.get("kind"), data.get("source") or "", tuple(data.get("net") or ()))
+
+
+def test_the_set_is_held_out_and_large_enough():
+    messages = _messages()
+    training = _training_texts()
+    leaked = [m["text"] for m in messages if " ".join(m["text"].split()).lower() in training]
+    assert not leaked, leaked
+    critical = [m for m in messages if m["part"] == "critical"]
+    assert len(messages) >= 400 and len(critical) >= 150
+    assert len([m for m in messages if m["part"] == "near_miss"]) >= 100
+
+
+def test_each_critical_kind_gets_its_number(parsed):
+    for kind, floor in FLOORS["recall"].items():
+        rows = [p for m, p in parsed if m["part"] == "critical" and m["kind"] == kind]
+        hit = [p for p in rows if NUMBERS_NEEDED[kind] <= numbers_given(_decision(p))]
+        missed = [p["text"] for p in rows if p not in hit]
+        assert len(hit) / len(rows) >= floor, (kind, missed)
+
+
+def test_near_misses_get_the_answer_they_asked_for(parsed):
+    near = [p for m, p in parsed if m["part"] == "near_miss"]
+    alarms = [p["text"] for p in near if p["intent"]["name"] in URGENT]
+    assert len(alarms) / len(near) <= FLOORS["false_alarms"], alarms
+
+
+def test_topics_are_recognised(parsed):
+    topics = [(m, p) for m, p in parsed if m["part"] == "topic"]
+    right = sum(SAME_ANSWER.get(p["intent"]["name"], p["intent"]["name"]) == m["topic"] for m, p in topics)
+    assert right / len(topics) >= FLOORS["topics"]

@@ -37,6 +37,7 @@ from socketio import AsyncServer
 
 from bot.answers import default_answers
 from connectors import guard
+from connectors.live import HUB as LIVE
 
 logger = logging.getLogger(__name__)
 
@@ -172,6 +173,21 @@ class _AppBlueprint(SocketBlueprint):
         super().register(app, options)
 
 
+def _shared_manager() -> Any:
+    """Several Rasa workers (make run-scaled): rooms shared through Redis pub/sub, so that a référent's
+    words pushed by one worker reach her socket held by another (connectors/live.py). One worker: None."""
+    try:
+        workers = int(os.environ.get("SANIC_WORKERS") or 1)
+    except ValueError:
+        workers = 1
+    if workers < 2 or not os.environ.get("ND_REDIS_HOST"):
+        return None
+    from socketio import AsyncRedisManager
+
+    url = f"redis://{os.environ['ND_REDIS_HOST']}:{os.environ.get('ND_REDIS_PORT') or 6379}/0"
+    return AsyncRedisManager(url, channel="nd-socketio")
+
+
 def _unwrap(store: Any) -> Any:
     """Rasa wraps the configured store in a FailSafeTrackerStore."""
     return getattr(store, "_tracker_store", store)
@@ -236,11 +252,15 @@ class SafeSocketIOInput(SocketIOInput):
     # -- the blueprint ------------------------------------------------------------
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         sio = AsyncServer(async_mode="sanic", cors_allowed_origins=self.origins,
-                          max_http_buffer_size=MAX_PACKET_BYTES, cors_credentials=False)
+                          max_http_buffer_size=MAX_PACKET_BYTES, cors_credentials=False,
+                          client_manager=_shared_manager())
         webhook = _AppBlueprint(self, sio, self.socketio_path, "safe_socketio_webhook", __name__)
         self.sio = sio
         ns = self.namespace
         bot_evt = self.bot_message_evt
+        # Live takeover (connectors/live.py): pushes to her room, its internal routes and expiry loop.
+        LIVE.socketio = (sio, bot_evt, ns)
+        LIVE.install(webhook)
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -304,6 +324,13 @@ class SafeSocketIOInput(SocketIOInput):
                 return {"status": "refused"}
             output = _CountingOutput(sio, bot_evt)
             try:
+                async def reply(messages: List[Dict[str, Any]]) -> None:
+                    for message in messages:
+                        await output._send_message(session_id, message)
+
+                # A référent holds the conversation: her words go to the console, Rasa stays silent.
+                if await LIVE.intercept(self.name(), session_id, text, reply):
+                    return {"status": "ok"}
                 text = await guard.filter_payload(text, session_id, self._tracker_store())
                 await on_new_message(UserMessage(text, output, session_id, input_channel=self.name(),
                                                  metadata={}))
@@ -319,6 +346,7 @@ class SafeSocketIOInput(SocketIOInput):
             session_id = self.sessions.session_of(sid)
             erased = True
             if session_id is not None:
+                await LIVE.erased(self.name(), session_id)  # a takeover ends with the conversation
                 erased = await self._erase(session_id)
                 sio.leave_room(sid, session_id, namespace=ns)
                 self.sessions.forget(session_id)

@@ -48,6 +48,7 @@ from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, Re
 from telegram.request import HTTPXRequest
 
 from connectors import guard
+from connectors.live import HUB as LIVE
 
 logger = logging.getLogger(__name__)
 # httpx logs every request URL at INFO level, and the URL holds the bot token.
@@ -78,6 +79,7 @@ EDITED_TEXT = ("Je ne lis pas les messages modifiés : pouvez-vous m'envoyer un 
 KEPT_BY_TELEGRAM = ("Bon à savoir : Telegram garde cette conversation sur votre téléphone tant que vous ne "
                     "l'effacez pas. Envoyez /effacer à tout moment pour la supprimer, chez nous et sur votre "
                     "téléphone.")
+LIVE_WAIT_MARK = "vous êtes en attente d'un·e référent·e"  # bot/live waiting_text
 PANNE_TEXT = ("Je rencontre un problème technique et ne peux pas vous répondre pour l'instant. "
               "Vous pouvez appeler le 3919 (gratuit, anonyme). En danger : le 17, ou un SMS au 114.")
 
@@ -424,6 +426,8 @@ class TelegramInput(InputChannel):
         self._sender: Optional[Sender] = None
         self.app: Any = None
         self._recent: "OrderedDict[int, None]" = OrderedDict()
+        if self.settings.token:
+            LIVE.telegram = self  # a référent's words are pushed through this channel (connectors/live.py)
         if not self.settings.token:
             logger.info("telegram: ND_TELEGRAM_TOKEN unset, channel inactive")
         elif not self.settings.secret:
@@ -629,10 +633,17 @@ class TelegramInput(InputChannel):
             logger.warning("telegram: rate limit reached for a conversation")
             await self._reply(chat_id, conv, [{"text": guard.TOO_FAST_TEXT}])
             return
+        if payload is None and len(text) > guard.MAX_MESSAGE_CHARS:
+            await self._reply(chat_id, conv, [{"text": guard.TOO_LONG_TEXT}])
+            return
+
+        async def reply(messages: List[Dict[str, Any]]) -> None:
+            await self._reply(chat_id, conv, [dict(m) for m in messages])
+
+        # A référent holds the conversation: her words go to the console, Rasa stays silent.
+        if await LIVE.intercept(self.name(), conv, payload or text, reply):
+            return
         if payload is None:
-            if len(text) > guard.MAX_MESSAGE_CHARS:
-                await self._reply(chat_id, conv, [{"text": guard.TOO_LONG_TEXT}])
-                return
             payload = await guard.filter_payload(text, conv, self._tracker_store())
         collector = TelegramCollector()
         try:
@@ -640,6 +651,8 @@ class TelegramInput(InputChannel):
         except Exception as exc:  # the type only: her text must not reach the log
             logger.error("telegram: message handling failed (%s)", type(exc).__name__)
         messages = [dict(m) for m in collector.messages]
+        if any(LIVE_WAIT_MARK in (m.get("text") or "") for m in messages):
+            await self._remember_chat(conv, chat_id)
         confirmation = _erase_confirmation()
         if payload == ERASE_PAYLOAD or any((m.get("text") or "").strip() == confirmation for m in messages):
             await self._erase(chat_id, conv)
@@ -664,7 +677,20 @@ class TelegramInput(InputChannel):
             log.mark_told(conv)
         log.add(conv, ids)
 
+    async def _remember_chat(self, conv: str, chat_id: int) -> None:
+        """She waits for a référent: her chat id, sealed in her case, so that the référent can write to her."""
+        try:
+            await asyncio.to_thread(LIVE.live.set_address, self.keyring.conversation_id(conv, "telegram"),
+                                    str(chat_id))
+        except Exception as exc:
+            logger.error("telegram: live address not kept (%s)", type(exc).__name__)
+
+    async def push(self, chat_id: int, conv: str, messages: List[Dict[str, Any]]) -> None:
+        """A message that is not an answer (the référent's words, the end of a wait)."""
+        await self._reply(chat_id, conv, [dict(m) for m in messages])
+
     async def _erase(self, chat_id: int, conv: str) -> None:
+        await LIVE.erased(self.name(), conv)  # a takeover ends with the conversation
         server_erased = await self._erase_server(conv)
         ids = self.message_log.message_ids(conv)
         deleted, failed = await self.sender.delete(chat_id, ids) if ids else (0, 0)

@@ -96,7 +96,7 @@ def _truncate(url: str) -> None:
         with engine.begin() as conn:
             exists = conn.exec_driver_sql("SELECT to_regclass('public.cases')").scalar()
             if exists:
-                conn.exec_driver_sql("TRUNCATE cases, case_notes, case_events, case_assignments, audit_log, console_sessions, operators RESTART IDENTITY")
+                conn.exec_driver_sql("TRUNCATE cases, case_notes, case_events, case_assignments, audit_log, console_sessions, operators, live_sessions, live_messages RESTART IDENTITY")
     finally:
         engine.dispose()
 

@@ -87,7 +87,7 @@ def test_unreachable_database_is_reported(monkeypatch, capsys):
 
 def test_migrate_command(env_db, capsys):
     assert main(["migrate"]) == 0
-    assert "0002" in capsys.readouterr().out
+    assert "0003" in capsys.readouterr().out
 
 
 def test_rotate_keys_reencrypts_everything(env_db, tmp_path, capsys):

@@ -100,6 +100,7 @@ operators = sa.Table(
     sa.Column("supervisor", sa.Boolean, nullable=False, default=False),
     sa.Column("territories", sa.JSON, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("display_name", sa.String(64), nullable=True),     # « Claire », shown to her in a live takeover
 )
 
 console_sessions = sa.Table(
@@ -126,4 +127,34 @@ audit_log = sa.Table(
     sa.Column("action", sa.String(32), nullable=False),             # vue, prise, statut, note, connexion…
     sa.Column("reference", sa.String(16), nullable=True, index=True),
     sa.Column("detail", sa.String(64), nullable=True),              # e.g. the new status; never free text
+)
+
+
+# -- live takeover (bot/live): a référent writes to her in the conversation ---------
+live_sessions = sa.Table(
+    "live_sessions", metadata,
+    sa.Column("reference", sa.String(16), sa.ForeignKey("cases.reference", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("conversation_id", sa.String(64), nullable=False, index=True),  # the case's HMAC id
+    sa.Column("channel", sa.String(16), nullable=False),             # socketio | telegram
+    sa.Column("state", sa.String(16), nullable=False),               # attente | rejoint | expire | fini
+    sa.Column("requested_at", UTCDateTime, nullable=False),
+    sa.Column("deadline", UTCDateTime, nullable=False),
+    sa.Column("operator", sa.String(64), nullable=True),             # login of the référent who joined
+    sa.Column("joined_at", UTCDateTime, nullable=True),
+    sa.Column("ended_at", UTCDateTime, nullable=True),
+    sa.Column("sender_enc", sa.Text, nullable=False),                # Rasa's sender id, sealed
+    sa.Column("address_enc", sa.Text, nullable=True),                # Telegram chat id, sealed
+)
+
+live_messages = sa.Table(
+    "live_messages", metadata,
+    sa.Column("id", sa.String(32), primary_key=True),               # time-ordered, like notes
+    sa.Column("reference", sa.String(16), sa.ForeignKey("cases.reference", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("author", sa.String(16), nullable=False),              # elle | referente | assistant | info
+    sa.Column("login", sa.String(64), nullable=True),
+    sa.Column("danger", sa.Boolean, nullable=False, default=False),
+    sa.Column("body_enc", sa.Text, nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
 )

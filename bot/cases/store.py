@@ -34,7 +34,7 @@ from bot.cases.model import (
     TRANSITIONS, WITHDRAWN, Case, CaseDraft, CaseEvent, ContactPlan, Note, is_conversation_id,
     new_reference, normalize_reference, priority_for, utcnow,
 )
-from bot.cases.schema import audit_log, case_events, case_notes, cases
+from bot.cases.schema import audit_log, case_events, case_notes, cases, live_messages, live_sessions
 
 log = logging.getLogger(__name__)
 PLAN_CHANGED = "plan"     # event kind and audit action: she sent a new contact plan for her open case
@@ -377,6 +377,9 @@ class CaseStore:
                     eligibility_enc=None, danger_signals_enc=None, outcome_enc=None))
                 if done.rowcount == 1:
                     conn.execute(case_notes.delete().where(case_notes.c.reference == row.reference))
+                    # A live exchange goes with her case (and ends: nothing left to join).
+                    conn.execute(live_messages.delete().where(live_messages.c.reference == row.reference))
+                    conn.execute(live_sessions.delete().where(live_sessions.c.reference == row.reference))
                     self._emit(conn, STATUS_CHANGED, row.reference, WITHDRAWN, row.priority,
                                row.territory, now)
                     withdrawn.append(row.reference)
@@ -424,6 +427,8 @@ class CaseStore:
         refs = sa.select(cases.c.reference).where(expired).scalar_subquery()
         with self._tx() as conn:
             conn.execute(case_notes.delete().where(case_notes.c.reference.in_(refs)))
+            conn.execute(live_messages.delete().where(live_messages.c.reference.in_(refs)))
+            conn.execute(live_sessions.delete().where(live_sessions.c.reference.in_(refs)))
             conn.execute(case_events.delete().where(case_events.c.reference.in_(refs)))
             count = conn.execute(cases.delete().where(expired)).rowcount
         log.info("purge : %d dossier(s) effacé(s), plus de %d jours", count, older_than_days)
@@ -499,5 +504,8 @@ class CaseStore:
             (cases, "reference", ("contact_enc", "eligibility_enc", "danger_signals_enc", "outcome_enc"),
              lambda row, col: (row.reference, col[: -len("_enc")])),
             (case_notes, "id", ("body_enc",), lambda row, col: (row.reference, f"note:{row.id}")),
+            (live_sessions, "reference", ("sender_enc", "address_enc"),
+             lambda row, col: (row.reference, f"live:{col[: -len('_enc')]}")),
+            (live_messages, "id", ("body_enc",), lambda row, col: (row.reference, f"live:{row.id}")),
         )
 

@@ -14,6 +14,7 @@ import logging
 import os
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Callable, Mapping
 from urllib.parse import parse_qs, quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -28,6 +29,7 @@ from bot.cases.model import (CLOSED, IN_PROGRESS, NEW, OPEN_STATUSES, STATUSES, 
                              normalize_reference, utcnow)
 from bot.cases.store import CaseNotFound, CaseStore, InvalidTransition, StoreUnavailable
 from bot.config import response_delays, settings
+from bot.console import live as live_console
 from bot.console import stats
 from bot.console.accounts import TERRITORY, AccountError, Accounts, Session, Throttle, normalize_login
 
@@ -56,6 +58,7 @@ AUDIT_LABELS = {"vue": "consultation", "prise": "prise en charge", "statut": "ch
                 "vue_file": "consultation de la file", "vue_statistiques": "consultation des statistiques",
                 "reprise_demandee": "reprise demandée (confirmation)", "plan": "plan de contact modifié par elle",
                 "en_retard": "signalé en retard", "flux": "file en direct ouverte"}
+AUDIT_LABELS.update(live_console.AUDIT_LABELS)
 OUTCOME_SUGGESTIONS = ("contactée, orientée vers le pack", "contactée, accompagnement en cours ailleurs",
                        "injoignable après plusieurs essais", "ne souhaite plus être contactée",
                        "orientée vers une association locale")
@@ -293,7 +296,8 @@ def create_app(store: CaseStore | None = None, *, name: str = "nd_console", sess
     # Two small files, read once: no directory to list, no path to traverse.
     assets = {name: ((HERE / "static" / name).read_bytes(), kind)
               for name, kind in (("console.css", "text/css; charset=utf-8"),
-                                 ("console.js", "text/javascript; charset=utf-8"))}
+                                 ("console.js", "text/javascript; charset=utf-8"),
+                                 ("live.js", "text/javascript; charset=utf-8"))}
 
     @app.get("/static/<name>")
     async def static(request: Request, name: str):
@@ -399,7 +403,7 @@ def create_app(store: CaseStore | None = None, *, name: str = "nd_console", sess
                          "waiting": waiting, "due": due, "left": _duration(abs(left)),
                          "late": waiting and left.total_seconds() < 0,
                          "soon": waiting and 0 <= left.total_seconds() < 0.25 * targets.get(case.priority, 120) * 3600})
-        return rows
+        return live_console.queue_first(rows, app.ctx.live)  # live conversations waiting for a référent first
 
     fragment_audited: dict[str, float] = {}
 
@@ -486,7 +490,8 @@ def create_app(store: CaseStore | None = None, *, name: str = "nd_console", sess
         # Forward moves first (the default choice), handing back to the queue last; withdrawal is hers only.
         next_statuses = [s for s in (TAKEN, IN_PROGRESS, CLOSED, NEW) if s in TRANSITIONS[case.status]]
         explained = _explained(case.eligibility, eligibility_engine)
-        return dict(case=case, notes=notes, assignee=assignee, explained=explained, next_statuses=next_statuses,
+        return dict(**live_console.case_values(app.ctx.live, case, session.operator.login),
+                    case=case, notes=notes, assignee=assignee, explained=explained, next_statuses=next_statuses,
                     history=accounts.audit_entries(100, case.reference), max_note=MAX_NOTE,
                     max_outcome=MAX_OUTCOME, outcome_suggestions=OUTCOME_SUGGESTIONS,
                     due=case.created_at + dt.timedelta(hours=targets.get(case.priority, 120)))
@@ -688,6 +693,9 @@ def create_app(store: CaseStore | None = None, *, name: str = "nd_console", sess
         return render("audit.html", session=session, entries=entries[:page_size], who=who, reference=ref or "",
                       next_query=next_query)
 
+    live_console.register(app, SimpleNamespace(
+        session_of=session_of, check_csrf=check_csrf, visible_case=visible_case, form_value=form_value, form=form,
+        in_thread=in_thread, accounts=accounts, store=store, Error=ConsoleError, tz=tz))
     return app
 
 

@@ -85,6 +85,14 @@
       banner.hidden = false;
       document.title = "(" + unseen + ") " + title;
       beep();
+    } else if (data.type === "direct") {
+      // She asked for a référent in the conversation, now: top of the queue, banner and sound.
+      unseen += 1;
+      fresh[data.reference] = true;
+      bannerText.textContent = "Conversation en direct : elle attend un·e référent·e (dossier " + data.reference + ").";
+      banner.hidden = false;
+      document.title = "(" + unseen + ") " + title;
+      beep();
     }
     refresh();
   });

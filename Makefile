@@ -22,7 +22,15 @@ run-scaled: setup train
 test: setup train validate test-unit test-stories
 	@echo "All tests passed."
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed node_modules/.installed
+
+# The web widget's browser dependencies, exactly as pinned in package-lock.json.
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q npm >/dev/null; } \
+	  || { echo "npm is missing: run 'sudo apt-get install -y npm'." >&2; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
 
 $(VENV)/.installed: requirements.txt scripts/find_python.sh scripts/ensure_chromium.sh
 	@PY310=$$(scripts/find_python.sh) && { [ -x $(PY) ] || $$PY310 -m venv $(VENV); }
@@ -46,7 +54,10 @@ test-stories: setup train
 	$(RASA) test core --model $(MODEL) --stories tests/test_stories.yml \
 	  --fail-on-prediction-errors --out results/stories
 
+# Held-out first messages through the really started bot: recall per critical kind, false
+# alarms on near-misses, topic accuracy (scripts/nlu_report.py); then Rasa's own intent report.
 nlu-report: setup train
+	$(PY) scripts/nlu_report.py --set tests/nlu/heldout_2026_12_b.yml --out results/nlu_heldout.md
 	$(RASA) test nlu --model $(MODEL) --nlu tests/nlu/test_nlu.yml --out results/nlu
 
 bench: setup

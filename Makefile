@@ -1,5 +1,6 @@
 # make run   - set up, train if data changed, start everything
-# make test  - set up, train if needed, run every test
+# make test  - set up, lint, train if needed, run every test
+# make lint  - ruff (lint and format check) over the project, mypy over bot/ (pyproject.toml)
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -10,7 +11,7 @@ export ND_ACTION_ENDPOINT ?= http://localhost:5055/webhook
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: run run-scaled test setup train validate test-unit test-stories bench nlu-report clean
+.PHONY: run run-scaled test lint setup train validate test-unit test-stories bench nlu-report clean
 
 run: setup train
 	@scripts/run_all.sh
@@ -19,10 +20,15 @@ run: setup train
 run-scaled: setup train
 	@ND_SCALED=1 scripts/run_all.sh
 
-test: setup train validate test-unit test-stories
+test: setup lint train validate test-unit test-stories
 	@echo "All tests passed."
 
 setup: $(VENV)/.installed node_modules/.installed
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 # The web widget's browser dependencies, exactly as pinned in package-lock.json.
 node_modules/.installed: package.json package-lock.json
@@ -57,7 +63,7 @@ test-stories: setup train
 # Held-out first messages through the really started bot: recall per critical kind, false
 # alarms on near-misses, topic accuracy (scripts/nlu_report.py); then Rasa's own intent report.
 nlu-report: setup train
-	$(PY) scripts/nlu_report.py --set tests/nlu/heldout_2026_12_b.yml --out results/nlu_heldout.md
+	$(PY) scripts/nlu_report.py --set tests/nlu/heldout_2026_12_c.yml --out results/nlu_heldout.md
 	$(RASA) test nlu --model $(MODEL) --nlu tests/nlu/test_nlu.yml --out results/nlu
 
 bench: setup

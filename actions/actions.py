@@ -2,6 +2,7 @@
 
 No wording lives here: it all comes from data/knowledge through bot.answers.
 """
+
 from __future__ import annotations
 
 import abc
@@ -12,17 +13,27 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, Restarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import (SLOT_DEPARTEMENT, SLOT_DISCRETION, SLOT_FAILURES, SLOT_NOT_UNDERSTOOD,
-                            SLOT_QUESTION, _count, _first_turn, _intent, _say)
+from actions.common import (
+    SLOT_DEPARTEMENT,
+    SLOT_DISCRETION,
+    SLOT_FAILURES,
+    SLOT_NOT_UNDERSTOOD,
+    SLOT_QUESTION,
+    _count,
+    _first_turn,
+    _intent,
+    _say,
+)
 from actions.eligibility import paused_questionnaire_reply
 from actions.handoff import handoff_followup
 from actions.safety import safety_line_once
 from bot.answers import NOT_AN_ANSWER_INTENTS, NOT_UNDERSTOOD_INTENTS, QUESTION_LIEU, Answers, default_answers
-from bot.knowledge.territory import Departement, Resolution
+from bot.knowledge.territory import Resolution
 
-SLOT_REFERENCE = "dossier_reference"    # set by actions/handoff.py once her case exists
+SLOT_REFERENCE = "dossier_reference"  # set by actions/handoff.py once her case exists
 
 logger = logging.getLogger(__name__)
+
 
 class _AnswersAction(Action, metaclass=abc.ABCMeta):
     """An action that speaks from the knowledge base; tests may pass their own.
@@ -31,8 +42,7 @@ class _AnswersAction(Action, metaclass=abc.ABCMeta):
     """
 
     @abc.abstractmethod
-    def name(self) -> Text:
-        ...
+    def name(self) -> Text: ...
 
     def __init__(self, answers: Optional[Answers] = None) -> None:
         self._answers = answers
@@ -48,8 +58,7 @@ class ActionRepondre(_AnswersAction):
     def name(self) -> Text:
         return "action_repondre"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         safety_line_once(dispatcher, tracker)
         intent = _intent(tracker)
         first = _first_turn(tracker)
@@ -80,9 +89,16 @@ class ActionRepondre(_AnswersAction):
             _say(dispatcher, replies)
             return events + [SlotSet(SLOT_QUESTION, None), SlotSet(SLOT_FAILURES, 0)]
 
-        _say(dispatcher, self.answers.for_intent(intent or "menu", first, channel,
-                                                 departement=tracker.get_slot(SLOT_DEPARTEMENT),
-                                                 has_case=bool(tracker.get_slot(SLOT_REFERENCE))))
+        _say(
+            dispatcher,
+            self.answers.for_intent(
+                intent or "menu",
+                first,
+                channel,
+                departement=tracker.get_slot(SLOT_DEPARTEMENT),
+                has_case=bool(tracker.get_slot(SLOT_REFERENCE)),
+            ),
+        )
         # Another topic: the pending question is dropped, she can ask again any time.
         return events + [SlotSet(SLOT_QUESTION, None), SlotSet(SLOT_FAILURES, 0)]
 
@@ -105,8 +121,7 @@ class ActionTerritoire(_AnswersAction):
             return Resolution(dep, (dep,))
         return found
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         safety_line_once(dispatcher, tracker)
         first = _first_turn(tracker)
         channel = tracker.get_latest_input_channel()
@@ -121,8 +136,7 @@ class ActionTerritoire(_AnswersAction):
             _say(dispatcher, self.answers.ask_place(0, first, channel))
             return events + [SlotSet(SLOT_QUESTION, QUESTION_LIEU), SlotSet(SLOT_FAILURES, 0)]
         _say(dispatcher, self.answers.territory(place, first, channel))
-        return events + [SlotSet(SLOT_DEPARTEMENT, place.code), SlotSet(SLOT_QUESTION, None),
-                         SlotSet(SLOT_FAILURES, 0)]
+        return events + [SlotSet(SLOT_DEPARTEMENT, place.code), SlotSet(SLOT_QUESTION, None), SlotSet(SLOT_FAILURES, 0)]
 
 
 class ActionEffacer(_AnswersAction):
@@ -131,7 +145,6 @@ class ActionEffacer(_AnswersAction):
     def name(self) -> Text:
         return "action_effacer"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         _say(dispatcher, self.answers.erased())
         return [Restarted()]

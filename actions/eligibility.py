@@ -4,6 +4,7 @@ The form's slots are filled from her raw text; `ValidateEligibiliteForm`
 reads them with bot's parsers. Danger, « effacer » and « arrêter » are not
 extracted (see domain.yml), so the form yields and the rules answer them.
 """
+
 from __future__ import annotations
 
 import logging
@@ -14,8 +15,17 @@ from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.common import (
+    SLOT_DISCRETION,
+    SLOT_FAILURES,
+    SLOT_RESUMED,
+    AskAction,
+    _intent,
+    _say,
+    ask_action,
+    slot_validator,
+)
 from actions.safety import safety_line_once
-from actions.common import SLOT_DISCRETION, SLOT_FAILURES, SLOT_RESUMED, AskAction, _intent, _say, slot_validator
 from bot.answers import TOPIC_INTENTS, Answers, Reply, default_answers
 from bot.eligibility.loader import MEASURES
 from bot.eligibility.parsers import is_stop
@@ -25,10 +35,21 @@ logger = logging.getLogger(__name__)
 
 FORM = "eligibilite_form"
 SLOT_MEASURES = "mesures_demandees"
-SLOT_STATE = "questionnaire"          # None, "en_cours", "en_pause", "termine"
+SLOT_STATE = "questionnaire"  # None, "en_cours", "en_pause", "termine"
 PAUSED, RUNNING, DONE, STOPPED = "en_pause", "en_cours", "termine", "arrete"
-QUESTION_SLOTS = ("abri_ce_soir", "departement", "relation", "preuve", "date_preuve", "sejour", "auu_recue",
-                  "enfants", "revenus", "situation_emploi", "etat_psy")
+QUESTION_SLOTS = (
+    "abri_ce_soir",
+    "departement",
+    "relation",
+    "preuve",
+    "date_preuve",
+    "sejour",
+    "auu_recue",
+    "enfants",
+    "revenus",
+    "situation_emploi",
+    "etat_psy",
+)
 # A question she asks in the middle is answered if the model is this sure of it.
 INTERRUPTION_CONFIDENCE = 0.7
 # « Arrêter » from the model alone must be this sure; the lexicon (bot.eligibility.parsers.is_stop) always counts.
@@ -70,8 +91,7 @@ class ActionEligibiliteDebut(_EligibilityMixin, Action):
     def name(self) -> Text:
         return "action_eligibilite_debut"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         events: List[EventType] = [SlotSet(SLOT_DISCRETION, True), SlotSet(SLOT_FAILURES, 0)]
         if tracker.get_slot(SLOT_STATE) == PAUSED and tracker.get_slot(SLOT_MEASURES):
             return events + [SlotSet(SLOT_STATE, RUNNING), SlotSet(SLOT_RESUMED, True)]
@@ -79,8 +99,11 @@ class ActionEligibiliteDebut(_EligibilityMixin, Action):
         measures = self.eligibility.measures_for(text, _previous_topic(tracker))
         needed = self.eligibility.needed(measures, tracker.slots)
         _say(dispatcher, [self.eligibility.intro(len(needed))])
-        return events + [SlotSet(SLOT_MEASURES, list(measures)), SlotSet(SLOT_STATE, RUNNING),
-                         SlotSet(SLOT_RESUMED, False)]
+        return events + [
+            SlotSet(SLOT_MEASURES, list(measures)),
+            SlotSet(SLOT_STATE, RUNNING),
+            SlotSet(SLOT_RESUMED, False),
+        ]
 
 
 class ValidateEligibiliteForm(_EligibilityMixin, FormValidationAction):
@@ -89,19 +112,20 @@ class ValidateEligibiliteForm(_EligibilityMixin, FormValidationAction):
     def name(self) -> Text:
         return "validate_eligibilite_form"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         safety_line_once(dispatcher, tracker)
         return await super().run(dispatcher, tracker, domain)
 
-    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
-                             tracker: Tracker, domain: DomainDict) -> List[Text]:
+    async def required_slots(
+        self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Text]:
         if tracker.get_slot(SLOT_STATE) == STOPPED:
             return []  # the form ends; action_resultats_eligibilite then says it stopped
         return self.eligibility.needed(_measures(tracker), tracker.slots)
 
-    async def _validate(self, question: str, value: Any, dispatcher: CollectingDispatcher,
-                        tracker: Tracker) -> Dict[Text, Any]:
+    async def _validate(
+        self, question: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> Dict[Text, Any]:
         if question != tracker.get_slot("requested_slot"):
             # Re-validation of an answer given earlier (the form does it when it resumes): keep it.
             return {question: value}
@@ -134,10 +158,18 @@ class _AskQuestion(_EligibilityMixin, AskAction):
         return self.eligibility.ask(self.question, failures, resumed)
 
 
-for _question in QUESTION_SLOTS:
-    _name = "ActionAsk" + "".join(part.title() for part in _question.split("_"))
-    globals()[_name] = type(_name, (_AskQuestion,), {"question": _question})
-_AskQuestion.__abstractmethods__ = frozenset({"name"})  # the base itself is not an action (no slot)
+# One action_ask_<slot> per question (QUESTION_SLOTS).
+ActionAskAbriCeSoir = ask_action(_AskQuestion, "abri_ce_soir")
+ActionAskDepartement = ask_action(_AskQuestion, "departement")
+ActionAskRelation = ask_action(_AskQuestion, "relation")
+ActionAskPreuve = ask_action(_AskQuestion, "preuve")
+ActionAskDatePreuve = ask_action(_AskQuestion, "date_preuve")
+ActionAskSejour = ask_action(_AskQuestion, "sejour")
+ActionAskAuuRecue = ask_action(_AskQuestion, "auu_recue")
+ActionAskEnfants = ask_action(_AskQuestion, "enfants")
+ActionAskRevenus = ask_action(_AskQuestion, "revenus")
+ActionAskSituationEmploi = ask_action(_AskQuestion, "situation_emploi")
+ActionAskEtatPsy = ask_action(_AskQuestion, "etat_psy")
 
 
 class ActionResultatsEligibilite(_EligibilityMixin, Action):
@@ -146,8 +178,7 @@ class ActionResultatsEligibilite(_EligibilityMixin, Action):
     def name(self) -> Text:
         return "action_resultats_eligibilite"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         if tracker.get_slot(SLOT_STATE) == STOPPED:
             _say(dispatcher, [self.eligibility.stopped()])
             return [SlotSet(SLOT_STATE, PAUSED)]
@@ -165,17 +196,19 @@ class ActionPauseQuestionnaire(Action):
     def name(self) -> Text:
         return "action_pause_questionnaire"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         events: List[EventType] = [ActiveLoop(None), SlotSet("requested_slot", None)]
         if (tracker.active_loop or {}).get("name") == "contact_form":
             return events + [SlotSet("contact_etape", "proposee")]
         return events + [SlotSet(SLOT_STATE, PAUSED)]
 
 
-def paused_questionnaire_reply(tracker: Tracker, intent: Optional[str],
-                               eligibility: Optional[Eligibility] = None,
-                               answers: Optional[Answers] = None) -> Optional[tuple[List[Reply], List[EventType]]]:
+def paused_questionnaire_reply(
+    tracker: Tracker,
+    intent: Optional[str],
+    eligibility: Optional[Eligibility] = None,
+    answers: Optional[Answers] = None,
+) -> Optional[tuple[List[Reply], List[EventType]]]:
     """For action_repondre, while the questionnaire waits: « oui » resumes it, the menu offers it."""
     if tracker.get_slot(SLOT_STATE) != PAUSED:
         return None

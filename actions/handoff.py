@@ -4,6 +4,7 @@ Nothing is stored before her second yes (the confirmation); then the case goes
 through bot.cases' outbox, so a database outage loses nothing. Her contact
 details leave the tracker as soon as the case is made.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -20,29 +21,38 @@ from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.common import (
+    SLOT_DEPARTEMENT,
+    SLOT_DISCRETION,
+    SLOT_FAILURES,
+    SLOT_RESUMED,
+    AskAction,
+    _intent,
+    _say,
+    ask_action,
+    slot_validator,
+)
 from actions.safety import safety_line_once
-from actions.common import (SLOT_DEPARTEMENT, SLOT_DISCRETION, SLOT_FAILURES, SLOT_RESUMED, AskAction, _intent,
-                            _say, slot_validator)
+from bot import live
 from bot.answers import Reply, default_answers
 from bot.eligibility.parsers import is_stop
 from bot.eligibility.service import default_eligibility
 from bot.handoff import CONTACT_SLOTS, Handoff, danger_signals, default_handoff
-from bot import live
 
 logger = logging.getLogger(__name__)
 
 FORM = "contact_form"
-SLOT_STEP = "contact_etape"            # None, "proposee", "formulaire", "confirmation", "arrete", "envoyee"
+SLOT_STEP = "contact_etape"  # None, "proposee", "formulaire", "confirmation", "arrete", "envoyee"
 SLOT_REFERENCE = "dossier_reference"
 OFFERED, FILLING, CONFIRMING, STOPPED, SENT = "proposee", "formulaire", "confirmation", "arrete", "envoyee"
-RECORDING = "enregistrement"           # contact_etape "enregistrement:REFERENCE": a slow write still running
+RECORDING = "enregistrement"  # contact_etape "enregistrement:REFERENCE": a slow write still running
 # How long she waits for the case write before being told it is « en cours d'enregistrement »
 # (the write goes on; she gets the reference on her next message). Never a false failure.
 CREATE_TIMEOUT_SECONDS = float(os.environ.get("ND_CASE_WAIT_SECONDS", "8"))
 RETRAIT_FORM = "retrait_form"
 STOP = "__arret__"
 MAX_TRIES_PER_CONVERSATION = 3
-MAX_TRIES_PER_REFERENCE = 5          # per day, in this process, from any conversation
+MAX_TRIES_PER_REFERENCE = 5  # per day, in this process, from any conversation
 # Writes still running, by reference: their outcome is told on her next message.
 _writes: Dict[str, "asyncio.Task[Any]"] = {}
 _failed_tries: Dict[str, List[float]] = {}
@@ -58,6 +68,7 @@ def _outbox(action: Any) -> Any:
     if getattr(action, "_outbox", None) is not None:
         return action._outbox
     from bot.cases.outbox import default_outbox
+
     outbox = default_outbox()
     if not _flusher_started:
         outbox.start_flusher(30)  # requests kept while the database was down reach it later
@@ -70,8 +81,11 @@ def _handoff(action: Any) -> Handoff:
 
 
 def _signals(tracker: Tracker) -> List[str]:
-    intents = [((e.get("parse_data") or {}).get("intent") or {}).get("name") for e in tracker.events
-               if e.get("event") == "user"]
+    intents = [
+        ((e.get("parse_data") or {}).get("intent") or {}).get("name")
+        for e in tracker.events
+        if e.get("event") == "user"
+    ]
     return danger_signals(i for i in intents if i)
 
 
@@ -92,8 +106,7 @@ class ActionProposerReferent(Action):
     def name(self) -> Text:
         return "action_proposer_referent"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         safety_line_once(dispatcher, tracker)
         first = not tracker.get_slot(SLOT_DISCRETION)
         replies = default_answers().for_intent("parler_humain", first_turn=False)
@@ -107,12 +120,16 @@ class ActionProposerReferent(Action):
             replies += default_answers().with_discretion([], True)
         _say(dispatcher, replies)
         # Asked again (« Corriger »): what she gave before is dropped and asked anew.
-        return [SlotSet(SLOT_DISCRETION, True), SlotSet(SLOT_STEP, OFFERED), SlotSet(SLOT_FAILURES, 0)] + \
-            _forget_contact()
+        return [
+            SlotSet(SLOT_DISCRETION, True),
+            SlotSet(SLOT_STEP, OFFERED),
+            SlotSet(SLOT_FAILURES, 0),
+        ] + _forget_contact()
 
 
-def handoff_followup(tracker: Tracker, intent: Optional[str],
-                     handoff: Optional[Handoff] = None) -> Optional[tuple[List[Reply], List[EventType]]]:
+def handoff_followup(
+    tracker: Tracker, intent: Optional[str], handoff: Optional[Handoff] = None
+) -> Optional[tuple[List[Reply], List[EventType]]]:
     """For action_repondre: her yes or no to the offer, then to the confirmation."""
     step = tracker.get_slot(SLOT_STEP)
     handoff = handoff or default_handoff()
@@ -137,8 +154,7 @@ class ActionConsentirContact(Action):
     def name(self) -> Text:
         return "action_consentir_contact"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         return [SlotSet(SLOT_DISCRETION, True), SlotSet(SLOT_STEP, FILLING), SlotSet(SLOT_FAILURES, 0)]
 
 
@@ -151,14 +167,16 @@ class ValidateContactForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_contact_form"
 
-    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
-                             tracker: Tracker, domain: DomainDict) -> List[Text]:
+    async def required_slots(
+        self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Text]:
         if tracker.get_slot(SLOT_STEP) == STOPPED:
             return []
         return _handoff(self).needed(tracker.slots)
 
-    async def _validate(self, question: str, value: Any, dispatcher: CollectingDispatcher,
-                        tracker: Tracker) -> Dict[Text, Any]:
+    async def _validate(
+        self, question: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> Dict[Text, Any]:
         if question != tracker.get_slot("requested_slot"):
             return {question: value}
         text = value if isinstance(value, str) else (tracker.latest_message.get("text") or "")
@@ -183,8 +201,7 @@ class _AskContact(AskAction):
 
     _channel: Optional[str] = None
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         self._channel = tracker.get_latest_input_channel()  # read by reply() in the same step (no await between)
         return await super().run(dispatcher, tracker, domain)
 
@@ -197,10 +214,14 @@ class _AskContact(AskAction):
         return reply
 
 
-for _question in CONTACT_SLOTS:
-    _name = "ActionAsk" + "".join(part.title() for part in _question.split("_"))
-    globals()[_name] = type(_name, (_AskContact,), {"question": _question})
-_AskContact.__abstractmethods__ = frozenset({"name"})  # the base itself is not an action (no slot)
+# One action_ask_<slot> per contact question (bot.handoff.CONTACT_SLOTS).
+ActionAskContactCanal = ask_action(_AskContact, "contact_canal")
+ActionAskContactTelephone = ask_action(_AskContact, "contact_telephone")
+ActionAskContactEmail = ask_action(_AskContact, "contact_email")
+ActionAskContactCreneaux = ask_action(_AskContact, "contact_creneaux")
+ActionAskContactMessage = ask_action(_AskContact, "contact_message")
+ActionAskContactCode = ask_action(_AskContact, "contact_code")
+ActionAskContactPrenom = ask_action(_AskContact, "contact_prenom")
 
 
 class ActionConfirmerContact(Action):
@@ -212,8 +233,7 @@ class ActionConfirmerContact(Action):
     def name(self) -> Text:
         return "action_confirmer_contact"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         if tracker.get_slot(SLOT_STEP) == STOPPED:
             _say(dispatcher, [_handoff(self).text("abandon")])
             return [SlotSet(SLOT_STEP, None)] + _forget_contact()
@@ -233,30 +253,42 @@ class ActionCreerDossier(Action):
 
     def _draft(self, tracker: Tracker):
         from bot.cases.crypto import conversation_id
+
         eligibility = default_eligibility()
         measures = [m for m in (tracker.get_slot("mesures_demandees") or [])]
-        outcomes = {r.measure: r.outcome for r in eligibility.results(tuple(measures), tracker.slots)} if measures else {}
+        outcomes = (
+            {r.measure: r.outcome for r in eligibility.results(tuple(measures), tracker.slots)} if measures else {}
+        )
         # Her validated answers as JSON slot values: the console re-derives the reasons from them.
-        summary = {"answers": eligibility.answers_for_case(tracker.slots),
-                   "outcomes": outcomes, "rules_version": eligibility.rules.version}
+        summary = {
+            "answers": eligibility.answers_for_case(tracker.slots),
+            "outcomes": outcomes,
+            "rules_version": eligibility.rules.version,
+        }
         place = tracker.get_slot(SLOT_DEPARTEMENT)
         channel = _channel(tracker)
         return _handoff(self).draft(
-            conversation_id(tracker.sender_id, channel), channel, tracker.slots,
+            conversation_id(tracker.sender_id, channel),
+            channel,
+            tracker.slots,
             territory=place if place in eligibility.territories.by_code else None,
-            measures=measures, signals=_signals(tracker), eligibility=summary)
+            measures=measures,
+            signals=_signals(tracker),
+            eligibility=summary,
+        )
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         handoff = _handoff(self)
         if tracker.get_slot(SLOT_STEP) != CONFIRMING:
             # Nothing confirmed to send (an old button): offer again rather than store anything.
             return await ActionProposerReferent(self._handoff).run(dispatcher, tracker, domain)
         try:
             from bot.cases.model import new_reference
+
             # Her reference is fixed before the write: a slow write and its replay keep it.
-            draft = replace(self._draft(tracker), reference=new_reference(),
-                            created_at=dt.datetime.now(dt.timezone.utc))
+            draft = replace(
+                self._draft(tracker), reference=new_reference(), created_at=dt.datetime.now(dt.timezone.utc)
+            )
         except Exception as exc:  # noqa: BLE001
             logger.error("case draft failed: %s", type(exc).__name__)
             _say(dispatcher, [handoff.text("echec")])
@@ -271,23 +303,34 @@ class ActionCreerDossier(Action):
             task.add_done_callback(lambda _t, ref=draft.reference: _forget_later(ref))
             logger.info("case write slow: she is told it is being recorded")
             _say(dispatcher, [handoff.text("en_cours")])
-            return [SlotSet(SLOT_STEP, f"{RECORDING}:{draft.reference}:{draft.contact.channel}:"
-                                        f"{draft.priority}")] + _forget_contact()
+            return [
+                SlotSet(SLOT_STEP, f"{RECORDING}:{draft.reference}:{draft.contact.channel}:{draft.priority}")
+            ] + _forget_contact()
         except Exception as exc:  # the write itself ended in error: nothing kept, told plainly
             logger.error("case creation failed: %s", type(exc).__name__)
             _say(dispatcher, [handoff.text("echec")])
             return [SlotSet(SLOT_STEP, CONFIRMING)]
-        logger.info("case %s (%s)", "pending" if result.pending else "updated" if result.updated else "created",
-                    draft.priority)
-        if draft.contact.channel == "ici" and not result.pending and \
-                tracker.get_latest_input_channel() in live.PUSH_CHANNELS:
+        logger.info(
+            "case %s (%s)", "pending" if result.pending else "updated" if result.updated else "created", draft.priority
+        )
+        if (
+            draft.contact.channel == "ici"
+            and not result.pending
+            and tracker.get_latest_input_channel() in live.PUSH_CHANNELS
+        ):
             # « Ici, maintenant »: a référent may join this very conversation (connectors/live.py).
             waiting = await _request_live(outbox, result.reference, draft.conversation_id, tracker)
             if waiting is not None:
                 _say(dispatcher, [Reply(f"Votre référence : {result.reference}."), Reply(waiting)])
                 return [SlotSet(SLOT_STEP, SENT), SlotSet(SLOT_REFERENCE, result.reference)] + _forget_contact()
-        _say(dispatcher, [handoff.created(result.reference, result.pending, draft.danger_signals, tracker.slots,
-                                          updated=result.updated)])
+        _say(
+            dispatcher,
+            [
+                handoff.created(
+                    result.reference, result.pending, draft.danger_signals, tracker.slots, updated=result.updated
+                )
+            ],
+        )
         return [SlotSet(SLOT_STEP, SENT), SlotSet(SLOT_REFERENCE, result.reference)] + _forget_contact()
 
 
@@ -301,8 +344,7 @@ async def _request_live(outbox: Any, reference: str, conversation: str, tracker:
         store = getattr(outbox, "store", None)
         if store is None:
             return None
-        await asyncio.to_thread(LiveStore(store).request, reference, conversation, channel, tracker.sender_id,
-                                minutes)
+        await asyncio.to_thread(LiveStore(store).request, reference, conversation, channel, tracker.sender_id, minutes)
     except Exception as exc:  # noqa: BLE001 - her case exists: the usual answer still holds
         logger.error("live request failed: %s", type(exc).__name__)
         return None
@@ -319,8 +361,9 @@ def _forget_later(reference: str, after: float = 3600) -> None:
 _SIGNALS_FOR_PRIORITY = {"urgent": ["danger"], "high": ["signal"], "normal": []}
 
 
-def recording_followup(tracker: Tracker, handoff: Optional[Handoff] = None,
-                       outbox: Any = None) -> Optional[tuple[List[Reply], List[EventType]]]:
+def recording_followup(
+    tracker: Tracker, handoff: Optional[Handoff] = None, outbox: Any = None
+) -> Optional[tuple[List[Reply], List[EventType]]]:
     """Her next message after a slow write: the reference once it is kept, or still « en cours »."""
     step = tracker.get_slot(SLOT_STEP) or ""
     if not step.startswith(RECORDING + ":"):
@@ -337,6 +380,7 @@ def recording_followup(tracker: Tracker, handoff: Optional[Handoff] = None,
     else:
         # Another process, a restart, or a write that ended in error: ask the store and the outbox.
         from bot.cases.crypto import conversation_id
+
         try:
             box = outbox or default_outbox_for_lookup()
             where, ref = box.status_of(reference, conversation_id(tracker.sender_id, _channel(tracker)))
@@ -353,6 +397,7 @@ def recording_followup(tracker: Tracker, handoff: Optional[Handoff] = None,
 
 def default_outbox_for_lookup() -> Any:
     from bot.cases.outbox import default_outbox
+
     return default_outbox()
 
 
@@ -366,9 +411,9 @@ class ActionAnnulerDossier(Action):
     def name(self) -> Text:
         return "action_annuler_dossier"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         from bot.cases.crypto import conversation_id
+
         handoff = _handoff(self)
         events: List[EventType] = [SlotSet(SLOT_DISCRETION, True), SlotSet(SLOT_STEP, None)] + _forget_contact()
         try:
@@ -382,8 +427,12 @@ class ActionAnnulerDossier(Action):
             _say(dispatcher, [handoff.text("annulee" if result.references else "rien_a_annuler")])
             return events + [SlotSet(SLOT_REFERENCE, None)]
         # Nothing from this conversation: perhaps from another one. Her reference, then her code word.
-        return events + [SlotSet(SLOT_REFERENCE, None), SlotSet("retrait_reference", None),
-                         SlotSet("retrait_code", None), FollowupAction(RETRAIT_FORM)]
+        return events + [
+            SlotSet(SLOT_REFERENCE, None),
+            SlotSet("retrait_reference", None),
+            SlotSet("retrait_code", None),
+            FollowupAction(RETRAIT_FORM),
+        ]
 
 
 def _too_many(reference: str, now: float) -> bool:
@@ -406,9 +455,11 @@ class ValidateRetraitForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_retrait_form"
 
-    async def validate_retrait_reference(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                         domain: DomainDict) -> Dict[Text, Any]:
+    async def validate_retrait_reference(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         from bot.cases.model import normalize_reference
+
         text = value if isinstance(value, str) else ""
         if is_stop(text) or _intent(tracker) == "arreter":
             return {"retrait_reference": STOP, "retrait_code": STOP}
@@ -421,8 +472,9 @@ class ValidateRetraitForm(FormValidationAction):
             return {"retrait_reference": None, SLOT_FAILURES: failures}
         return {"retrait_reference": ref, SLOT_FAILURES: 0}
 
-    async def validate_retrait_code(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                    domain: DomainDict) -> Dict[Text, Any]:
+    async def validate_retrait_code(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         text = value if isinstance(value, str) else ""
         if is_stop(text) or _intent(tracker) == "arreter":
             return {"retrait_code": STOP}
@@ -433,8 +485,7 @@ class ActionAskRetraitReference(Action):
     def name(self) -> Text:
         return "action_ask_retrait_reference"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         _say(dispatcher, [default_handoff().text("retrait_reference")])
         return []
 
@@ -443,8 +494,7 @@ class ActionAskRetraitCode(Action):
     def name(self) -> Text:
         return "action_ask_retrait_code"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         _say(dispatcher, [default_handoff().text("retrait_code")])
         return []
 
@@ -455,10 +505,13 @@ class ActionArreterRetrait(Action):
     def name(self) -> Text:
         return "action_arreter_retrait"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
-        return [ActiveLoop(None), SlotSet("requested_slot", None), SlotSet("retrait_reference", None),
-                SlotSet("retrait_code", None)]
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        return [
+            ActiveLoop(None),
+            SlotSet("requested_slot", None),
+            SlotSet("retrait_reference", None),
+            SlotSet("retrait_code", None),
+        ]
 
 
 class ActionRetirerParReference(Action):
@@ -471,12 +524,14 @@ class ActionRetirerParReference(Action):
     def name(self) -> Text:
         return "action_retirer_par_reference"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         handoff = _handoff(self)
         reference, code = tracker.get_slot("retrait_reference"), tracker.get_slot("retrait_code")
-        events: List[EventType] = [SlotSet("retrait_reference", None), SlotSet("retrait_code", None),
-                                   SlotSet(SLOT_DISCRETION, True)]
+        events: List[EventType] = [
+            SlotSet("retrait_reference", None),
+            SlotSet("retrait_code", None),
+            SlotSet(SLOT_DISCRETION, True),
+        ]
         if reference == STOP or code == STOP or not reference or not code:
             _say(dispatcher, [handoff.text("abandon")])
             return events
@@ -488,8 +543,9 @@ class ActionRetirerParReference(Action):
             return events
         try:
             store = _outbox(self).store
-            case = await asyncio.wait_for(asyncio.to_thread(store.withdraw_with_code, reference, code),
-                                          CREATE_TIMEOUT_SECONDS)
+            case = await asyncio.wait_for(
+                asyncio.to_thread(store.withdraw_with_code, reference, code), CREATE_TIMEOUT_SECONDS
+            )
         except Exception as exc:  # noqa: BLE001
             logger.error("withdrawal by reference failed: %s", type(exc).__name__)
             _say(dispatcher, [handoff.text("echec")])

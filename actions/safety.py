@@ -3,6 +3,7 @@
 The NLU's SafetyClassifier (bot/nlu/safety.py) puts its decision in the parse data under
 `safety`; these helpers only read it. Emergency answers themselves are domain responses.
 """
+
 from __future__ import annotations
 
 from rasa_sdk import Tracker
@@ -13,8 +14,9 @@ from bot.safety.decision import SafetyDecision, safety_line
 
 def decision_of(tracker: Tracker) -> SafetyDecision:
     data = (tracker.latest_message or {}).get("safety") or {}
-    return SafetyDecision(data.get("kind"), data.get("source") or "", tuple(data.get("net") or ()),
-                          bool(data.get("minor")))
+    return SafetyDecision(
+        data.get("kind"), data.get("source") or "", tuple(data.get("net") or ()), bool(data.get("minor"))
+    )
 
 
 def _first_to_speak(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:

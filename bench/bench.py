@@ -6,6 +6,7 @@ Prints p50 / p95 / max turn latency and throughput. Needs `make run` running.
 
     .venv/bin/python bench/bench.py --conversations 20 --think 1.0 [--stagger 1.0 --rounds 3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,14 +57,19 @@ async def main(args):
         await conversation(session, url, 0, [], [])
         start = time.perf_counter()
         # --stagger: people do not all press « envoyer » in the same millisecond.
-        await asyncio.gather(*(conversation(session, url, args.think, latencies, errors,
-                                            random.uniform(0, args.stagger), args.rounds)
-                               for _ in range(args.conversations)))
+        await asyncio.gather(
+            *(
+                conversation(session, url, args.think, latencies, errors, random.uniform(0, args.stagger), args.rounds)
+                for _ in range(args.conversations)
+            )
+        )
         elapsed = time.perf_counter() - start
     latencies.sort()
     p95 = latencies[max(0, int(len(latencies) * 0.95) - 1)]
-    print(f"conversations={args.conversations} think={args.think}s stagger={args.stagger}s "
-          f"turns={len(latencies)} errors={len(errors)}")
+    print(
+        f"conversations={args.conversations} think={args.think}s stagger={args.stagger}s "
+        f"turns={len(latencies)} errors={len(errors)}"
+    )
     print(f"latency ms: p50={statistics.median(latencies):.0f} p95={p95:.0f} max={latencies[-1]:.0f}")
     print(f"throughput: {len(latencies) / elapsed:.1f} turns/s over {elapsed:.1f}s")
 
@@ -73,7 +79,11 @@ if __name__ == "__main__":
     parser.add_argument("--url", default="http://localhost:5005")
     parser.add_argument("--conversations", type=int, default=20)
     parser.add_argument("--think", type=float, default=1.0, help="seconds between turns")
-    parser.add_argument("--stagger", type=float, default=0.0,
-                        help="each conversation starts after a random delay up to this (0: all at once)")
+    parser.add_argument(
+        "--stagger",
+        type=float,
+        default=0.0,
+        help="each conversation starts after a random delay up to this (0: all at once)",
+    )
     parser.add_argument("--rounds", type=int, default=1, help="times each conversation plays the script")
     asyncio.run(main(parser.parse_args()))

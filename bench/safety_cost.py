@@ -6,6 +6,7 @@ Runs on the retired held-out set A's first messages with the spaCy doc already m
 it anyway), and prints the median and 95th percentile in milliseconds, detector alone and
 detector + model.
 """
+
 from __future__ import annotations
 
 import pickle  # noqa: F401  (the model file is a pickle written by `rasa train`)
@@ -40,7 +41,7 @@ def main() -> None:
     docs = [nlp(t.lower()) for t in texts]
     detector, both = [], []
     for _ in range(3):
-        for text, doc in zip(texts, docs):
+        for text, doc in zip(texts, docs, strict=True):
             t0 = time.perf_counter()
             signals = scan(text)
             t1 = time.perf_counter()

@@ -1,4 +1,5 @@
 """Command line: python -m bot <command>."""
+
 from __future__ import annotations
 
 import argparse
@@ -24,11 +25,13 @@ def check_knowledge() -> int:
             return 1
         answers.render(topic_id, **extra)
     for warning in knowledge_warnings():
-        print(f"attention : {warning}", file=sys.stderr)   # warns, does not fail
+        print(f"attention : {warning}", file=sys.stderr)  # warns, does not fail
     kb = answers.kb
     facts = sum(len(t.facts) for t in kb.topics.values())
-    print(f"{len(kb.topics)} sujets, {facts} faits sourcés, "
-          f"{len(answers.territories.by_code)} territoires ({settings().knowledge_dir})")
+    print(
+        f"{len(kb.topics)} sujets, {facts} faits sourcés, "
+        f"{len(answers.territories.by_code)} territoires ({settings().knowledge_dir})"
+    )
     return 0
 
 
@@ -75,8 +78,11 @@ def rotate_keys(generate: bool, drop_old: bool) -> int:
                 return 1
             stale = store.count_stale() + outbox.count_stale()
             if stale:
-                print(f"{stale} champ(s) encore chiffré(s) avec une ancienne clé : relancez "
-                      "rotate-keys (après avoir redémarré les services)", file=sys.stderr)
+                print(
+                    f"{stale} champ(s) encore chiffré(s) avec une ancienne clé : relancez "
+                    "rotate-keys (après avoir redémarré les services)",
+                    file=sys.stderr,
+                )
                 return 1
             if not ring.from_file:
                 print("tout est chiffré avec la première clé : retirez les autres de ND_CASE_KEYS")
@@ -93,15 +99,18 @@ def rotate_keys(generate: bool, drop_old: bool) -> int:
     except CryptoError as exc:
         print(f"rotation impossible : {exc}", file=sys.stderr)
         return 1
-    print(f"clé courante {ring.current_key_id} ; {fields} champ(s) et {files} fichier(s) d'outbox "
-          "rechiffré(s). Redémarrez les services, puis `python -m bot rotate-keys --drop-old` "
-          "retire les anciennes clés.")
+    print(
+        f"clé courante {ring.current_key_id} ; {fields} champ(s) et {files} fichier(s) d'outbox "
+        "rechiffré(s). Redémarrez les services, puis `python -m bot rotate-keys --drop-old` "
+        "retire les anciennes clés."
+    )
     return 0
 
 
 def _reseal_conversations(ring) -> bool:
     """Conversations kept in Redis (ND_REDIS_HOST) or SQL (ND_TRACKER_DB_URL), sealed again."""
     import os
+
     if not (os.environ.get("ND_REDIS_HOST") or os.environ.get("ND_TRACKER_DB_URL")):
         return True  # in memory only: nothing at rest
     from connectors.tracker_store import reseal_conversations  # Rasa's stores: only when configured
@@ -109,8 +118,9 @@ def _reseal_conversations(ring) -> bool:
     try:
         done = reseal_conversations(keyring=ring)
     except Exception as exc:  # the store down: say so, the operator runs it again
-        print(f"conversations non rechiffrées ({type(exc).__name__}) : relancez quand le stockage "
-              "répond", file=sys.stderr)
+        print(
+            f"conversations non rechiffrées ({type(exc).__name__}) : relancez quand le stockage répond", file=sys.stderr
+        )
         return False
     for where, count in done.items():
         print(f"{count} conversation(s) ou événement(s) rechiffré(s) ({where})")
@@ -121,8 +131,10 @@ def flush_outbox() -> int:
     from bot.cases.outbox import Outbox
 
     report = Outbox(_case_store()).flush()
-    print(f"{report.replayed} demande(s) transmise(s), {report.remaining} en attente, "
-          f"{report.quarantined} illisible(s) en quarantaine")
+    print(
+        f"{report.replayed} demande(s) transmise(s), {report.remaining} en attente, "
+        f"{report.quarantined} illisible(s) en quarantaine"
+    )
     return 0 if report.remaining == 0 and report.quarantined == 0 else 1
 
 
@@ -142,8 +154,10 @@ def operator(action: str, login: str | None, supervisor: bool, territories: list
     if action == "list":
         for o in accounts.all():
             scope = "tous les territoires" if o.supervisor else ", ".join(o.territories)
-            print(f"{o.login}\t{'superviseur' if o.supervisor else 'opérateur'}\t{scope}"
-                  f"{'' if o.active else chr(9) + 'désactivé'}")
+            print(
+                f"{o.login}\t{'superviseur' if o.supervisor else 'opérateur'}\t{scope}"
+                f"{'' if o.active else chr(9) + 'désactivé'}"
+            )
         return 0
     if not login:
         print(f"operator {action} : indiquez l'identifiant", file=sys.stderr)
@@ -161,11 +175,13 @@ def operator(action: str, login: str | None, supervisor: bool, territories: list
                 accounts.set_password(known.login, _read_password())
                 print(f"mot de passe de {known.login} changé ; ses sessions sont fermées")
             else:
-                accounts.update(known.login, supervisor=known.supervisor, territories=known.territories,
-                                active=action == "enable")
+                accounts.update(
+                    known.login, supervisor=known.supervisor, territories=known.territories, active=action == "enable"
+                )
                 print(f"compte {known.login} {'réactivé' if action == 'enable' else 'désactivé'}")
-            accounts.audit("#cli", {"passwd": "mot_de_passe"}.get(action, "compte_modifie"), None,
-                           f"{known.login} {action}")
+            accounts.audit(
+                "#cli", {"passwd": "mot_de_passe"}.get(action, "compte_modifie"), None, f"{known.login} {action}"
+            )
     except AccountError as exc:
         print(f"compte non {'créé' if action == 'add' else 'modifié'} : {exc}", file=sys.stderr)
         return 1
@@ -189,8 +205,10 @@ def demo_admin() -> int:
         return 0
     password = secrets.token_urlsafe(12)
     accounts.add("demo", password, supervisor=True)
-    print(f"Console : compte de démonstration créé. Identifiant « demo », mot de passe « {password} » "
-          "(affiché une seule fois ; changez-le dans Opérateurs).")
+    print(
+        f"Console : compte de démonstration créé. Identifiant « demo », mot de passe « {password} » "
+        "(affiché une seule fois ; changez-le dans Opérateurs)."
+    )
     return 0
 
 
@@ -242,11 +260,11 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("check-knowledge", help="valide les fichiers de connaissances")
     sub.add_parser("migrate", help="met le schéma des dossiers à jour (alembic upgrade head)")
     p = sub.add_parser("purge", help="efface les dossiers clos ou retirés après la durée de conservation")
-    p.add_argument("--days", type=int, default=None,
-                   help="durée de conservation en jours (défaut : ND_RETENTION_DAYS, 30)")
+    p.add_argument(
+        "--days", type=int, default=None, help="durée de conservation en jours (défaut : ND_RETENTION_DAYS, 30)"
+    )
     p = sub.add_parser("rotate-keys", help="ajoute une clé de chiffrement et rechiffre tout")
-    p.add_argument("--drop-old", action="store_true",
-                   help="retire les anciennes clés, si plus rien n'en dépend")
+    p.add_argument("--drop-old", action="store_true", help="retire les anciennes clés, si plus rien n'en dépend")
     p.add_argument("--generate", action="store_true", help="affiche une nouvelle clé (pour ND_CASE_KEYS)")
     sub.add_parser("flush-outbox", help="transmet les demandes gardées pendant une panne de la base")
     p = sub.add_parser("operator", help="comptes de la console (mot de passe lu sur l'entrée standard)")
@@ -257,8 +275,11 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("console", help="lance la console des opérateurs")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8080)
-    p.add_argument("--demo-admin", action="store_true",
-                   help="d'abord, sur une installation neuve, crée un superviseur de démonstration")
+    p.add_argument(
+        "--demo-admin",
+        action="store_true",
+        help="d'abord, sur une installation neuve, crée un superviseur de démonstration",
+    )
     p = sub.add_parser("scheduler", help="purge, rejeu de l'outbox (chaque minute), dossiers en retard (chaque jour)")
     p.add_argument("--once", action="store_true", help="chaque tâche une fois, puis s'arrête (cron, CronJob)")
     sub.add_parser("demo-admin", help="crée un superviseur de démonstration si aucun compte n'existe")

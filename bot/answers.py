@@ -3,6 +3,7 @@
 Actions call these functions with what they read from the tracker and send
 back the replies; every sentence comes from data/knowledge.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,15 +17,42 @@ from bot.cases.config import retention_days
 from bot.config import Settings, settings
 from bot.knowledge.amounts import bareme_warnings, load_bareme, placeholders
 from bot.knowledge.loader import Button, KnowledgeBase, KnowledgeError, load_knowledge
-from bot.knowledge.territory import (ABSENT, ACTIVE, ANNOUNCED, OUT_OF_SCOPE, SETTING_UP, Departement,
-                                     Territories, load_territories)
+from bot.knowledge.territory import (
+    ABSENT,
+    ACTIVE,
+    ANNOUNCED,
+    OUT_OF_SCOPE,
+    SETTING_UP,
+    Departement,
+    Territories,
+    load_territories,
+)
 
 # Intents answered by the topic of the same name.
 TOPIC_INTENTS = {
-    "info_pack", "auu_info", "auu_conditions", "auu_montant", "auu_demarche", "garde_enfants",
-    "emploi_formation", "hebergement_urgence", "logement_durable", "soutien_psy", "plainte",
-    "protection", "qualifier_violence", "aider_proche", "homme_victime", "confidentialite",
-    "parler_humain", "saluer", "remercier", "au_revoir", "affirmer", "nier", "menu",
+    "info_pack",
+    "auu_info",
+    "auu_conditions",
+    "auu_montant",
+    "auu_demarche",
+    "garde_enfants",
+    "emploi_formation",
+    "hebergement_urgence",
+    "logement_durable",
+    "soutien_psy",
+    "plainte",
+    "protection",
+    "qualifier_violence",
+    "aider_proche",
+    "homme_victime",
+    "confidentialite",
+    "parler_humain",
+    "saluer",
+    "remercier",
+    "au_revoir",
+    "affirmer",
+    "nier",
+    "menu",
 }
 NOT_UNDERSTOOD_INTENTS = {"nlu_fallback", "hors_sujet"}
 # While a question waits for an answer, these say nothing new: the question is asked again.
@@ -61,6 +89,8 @@ def discretion_topic(channel: str | None) -> str:
 def place_payload(code: str) -> str:
     """A button that answers « where » with one département (read by action_territoire)."""
     return PLACE_PAYLOAD + json.dumps({"departement": code})
+
+
 # After this many unrecognised answers, the question is explained and may be skipped.
 MAX_FAILED_ANSWERS = 2
 
@@ -71,8 +101,7 @@ class Reply:
     buttons: tuple[Button, ...] = ()
 
     def as_rasa(self) -> dict:
-        return {"text": self.text,
-                "buttons": [{"title": b.title, "payload": b.payload} for b in self.buttons]}
+        return {"text": self.text, "buttons": [{"title": b.title, "payload": b.payload} for b in self.buttons]}
 
 
 class _Values(dict):
@@ -83,8 +112,13 @@ class _Values(dict):
 class Answers:
     """The knowledge base plus the data its placeholders need."""
 
-    def __init__(self, kb: KnowledgeBase, territories: Territories, values: dict[str, str],
-                 amounts: Callable[[], dict[str, str]] | None = None):
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        territories: Territories,
+        values: dict[str, str],
+        amounts: Callable[[], dict[str, str]] | None = None,
+    ):
         self.kb = kb
         self.territories = territories
         self.values = _Values(values)
@@ -100,8 +134,14 @@ class Answers:
         return {name for _, name, _, _ in string.Formatter().parse(self.kb[topic_id].answer) if name}
 
     # -- conversation steps ----------------------------------------------
-    def for_intent(self, intent: str, first_turn: bool, channel: str | None = None,
-                   departement: str | None = None, has_case: bool = False) -> list[Reply]:
+    def for_intent(
+        self,
+        intent: str,
+        first_turn: bool,
+        channel: str | None = None,
+        departement: str | None = None,
+        has_case: bool = False,
+    ) -> list[Reply]:
         topic = intent if intent in TOPIC_INTENTS else "menu"
         if topic in AUU_INTENTS and departement:
             replies = self.auu_where(departement)
@@ -119,24 +159,29 @@ class Answers:
         if code in self.territories.cssm:
             return [self.render("auu_mayotte")]
         if code in self.territories.local_help:
-            return [self.render("auu_hors_champ", departement_nom=dep.label,
-                                numeros_locaux=self.territories.local_help[code].numeros)]
+            return [
+                self.render(
+                    "auu_hors_champ",
+                    departement_nom=dep.label,
+                    numeros_locaux=self.territories.local_help[code].numeros,
+                )
+            ]
         return None
 
     def privacy(self, has_case: bool) -> list[Reply]:
         """What is kept: the conversation; and, once she has asked to be contacted, her case."""
         replies = [self.render("confidentialite")]
         if has_case:
-            replies.append(self.render("confidentialite_dossier",
-                                       retention_days=str(retention_days())))
+            replies.append(self.render("confidentialite_dossier", retention_days=str(retention_days())))
         return replies
 
     def not_understood(self, times_in_a_row: int, first_turn: bool, channel: str | None = None) -> list[Reply]:
         topic = "incompris" if times_in_a_row < MAX_FAILED_ANSWERS else "incompris_repete"
         return self.with_discretion([self.render(topic)], first_turn, channel)
 
-    def which_place(self, candidates: Sequence[Departement], first_turn: bool = False,
-                    channel: str | None = None) -> list[Reply]:
+    def which_place(
+        self, candidates: Sequence[Departement], first_turn: bool = False, channel: str | None = None
+    ) -> list[Reply]:
         """A shared name (« Saint-Denis »): a short question, one button per candidate."""
         labels = [d.label for d in candidates]
         choix = ", ".join(labels[:-1]) + " ou " + labels[-1]
@@ -157,20 +202,29 @@ class Answers:
         if departement is None:
             actifs = ", ".join(d.label for d in self.territories.active())
             en_place = ", ".join(d.label for d in self.territories.setting_up())
-            return self.with_discretion([self.render("territoire_inconnu", liste_actifs=actifs,
-                                                     liste_mise_en_place=en_place)], first_turn, channel)
+            return self.with_discretion(
+                [self.render("territoire_inconnu", liste_actifs=actifs, liste_mise_en_place=en_place)],
+                first_turn,
+                channel,
+            )
         status = self.territories.pack_status(departement)
         if status.statut == ACTIVE and status.entry:
-            reply = self.render("territoire_actif", departement_nom=departement.label,
-                                depuis=status.entry.depuis_texte, coordination=status.entry.coordination)
+            reply = self.render(
+                "territoire_actif",
+                departement_nom=departement.label,
+                depuis=status.entry.depuis_texte,
+                coordination=status.entry.coordination,
+            )
         elif status.statut == SETTING_UP and status.entry:
-            reply = self.render("territoire_mise_en_place", departement_nom=departement.label,
-                                etat=status.entry.etat)
+            reply = self.render("territoire_mise_en_place", departement_nom=departement.label, etat=status.entry.etat)
         elif status.statut == ANNOUNCED:
             reply = self.render("territoire_annonce", departement_nom=departement.label)
         elif status.statut == OUT_OF_SCOPE:
-            reply = self.render("territoire_hors_champ", departement_nom=departement.label,
-                                numeros_locaux=self.territories.local_help[departement.code].numeros)
+            reply = self.render(
+                "territoire_hors_champ",
+                departement_nom=departement.label,
+                numeros_locaux=self.territories.local_help[departement.code].numeros,
+            )
         else:
             assert status.statut == ABSENT
             topic = "territoire_absent_mayotte" if departement.code in self.territories.cssm else "territoire_absent"

@@ -1,4 +1,5 @@
 """Settings from environment variables, with safe defaults."""
+
 from __future__ import annotations
 
 import os
@@ -28,14 +29,20 @@ class Settings:
 def settings() -> Settings:
     return Settings(
         data_dir=Path(os.environ.get("ND_DATA_DIR", PROJECT_ROOT / "data")),
-        conversation_ttl_minutes=int(os.environ.get("ND_CONVERSATION_TTL_MINUTES", "30")),
+        conversation_ttl_minutes=conversation_ttl_minutes(),
     )
+
+
+def conversation_ttl_minutes(env: Mapping[str, str] | None = None) -> int:
+    """ND_CONVERSATION_TTL_MINUTES (default 30): the one reader for the wording and the tracker stores."""
+    env = os.environ if env is None else env
+    return int(env.get("ND_CONVERSATION_TTL_MINUTES") or 30)
 
 
 @dataclass(frozen=True)
 class ResponseDelay:
-    hours: int      # the console's target
-    text: str       # what she is told (« au plus vite, sous 24 h en semaine »)
+    hours: int  # the console's target
+    text: str  # what she is told (« au plus vite, sous 24 h en semaine »)
 
 
 # Without an on-call rota nothing backs « dans l'heure »: the defaults promise
@@ -65,3 +72,8 @@ def response_delays(env: Mapping[str, str] | None = None) -> dict[str, ResponseD
             raise ValueError(f"{name} doit être « HEURES|texte », par exemple « 24|sous 24 heures »")
         delays[priority] = ResponseDelay(int(hours), text.strip())
     return delays
+
+
+def response_hours(env: Mapping[str, str] | None = None) -> dict[str, int]:
+    """The console's targets and the scheduler's « en retard »: hours per priority, same reader."""
+    return {p: d.hours for p, d in response_delays(env).items()}

@@ -5,6 +5,7 @@ when it fires, the conversation gets the emergency answer whatever the model
 thought. It favours recall, but figurative idioms (« il me tue de rire »)
 are removed first so that everyday French does not raise false alarms.
 """
+
 from __future__ import annotations
 
 import re
@@ -14,9 +15,9 @@ from bot.text import normalize
 
 # Kinds in priority order: when several fire, the first one wins. A child comes
 # first because its answer gives both the 17 / 114 and the 119.
-DANGER = "danger"            # violence happening or imminent -> 17 / 112 / SMS 114
-CHILD = "enfant"             # a child hurt or threatened -> 17, 119
-SUICIDE = "suicide"          # suicidal thoughts -> 3114
+DANGER = "danger"  # violence happening or imminent -> 17 / 112 / SMS 114
+CHILD = "enfant"  # a child hurt or threatened -> 17, 119
+SUICIDE = "suicide"  # suicidal thoughts -> 3114
 AGGRESSOR_PRESENT = "agresseur_present"  # he is there, she cannot speak -> SMS 114
 KINDS = (CHILD, DANGER, SUICIDE, AGGRESSOR_PRESENT)
 
@@ -50,183 +51,336 @@ def _rx(pattern: str) -> re.Pattern[str]:
 
 
 # Figurative uses removed before matching (the text is already normalised).
-_IDIOMS = [_rx(p) for p in (
-    r"\bme tue\w* (?:de rire|a la tache|au travail|au boulot|avec ses \w+)",
-    r"\bme tue\w* a (?:le |te |vous |lui )?(?:dire|repeter|expliquer)",
-    r"\bme tuer (?:a la tache|au travail|au boulot)",
-    r"\b(?:mort|morte|morts|mortes|mourir|meurs|meurt|mourrais|mourais|mourant) de "
-    r"(?:rire|faim|soif|fatigue|froid|chaud|ennui|envie|sommeil)",
-    r"\ba mourir\b",
-    r"\btue\w* (?:le|la|les) (?:match|game|partie|temps|ambiance|suspense|mouche|moustique)",
-    r"\btap\w* sur (?:les|le) (?:nerfs|systeme)",
-    r"\ba l aide de\b",
-    r"\b(?:chef|cheffe|patron|patronne|prof|boss|mere|maman|pere|papa|daronne|daron|mamie|coach)"
-    r" (?:va|vont|veut|vas) me (?:tuer|tue)\b",
-    r"\ben finir avec (?!la vie\b|moi\b|mes jours\b|tout\b|tout ca\b)",
-    r"\b(?:ce|cette|ces|mes|mon|ma|les|la|le|l) (?:job|boulot|travail|taf|partiels?|examens?|exams?|paperasse|dossier|"
-    r"formulaire|administration|caf|chaleur|fatigue|stress|cours|reunion|trajet|bebe|enfants|gosses|chef|patron|"
-    r"patronne|prof|boss|mere|maman|pere|papa|daronne|daron|mamie|coach|belle mere|soeur|frere|attente|demarches?)"
-    r" (?:\w+ )?(?:va|vont|veut|vas|finira par|finiront par) me (?:tuer|tue|achever|faire crever|faire mourir)\b",
-    r"\b(?:au secours|sos|a l aide)\b(?= (?:\w+ ){0,6}(?:formulaire|cerfa|dossier|paperasse|papiers|demarches?|comprends rien|"
-    r"incomprehensible)\b)",
-    r"\benfermee? dans (?:un|une|ce|cette|mon|ma|la|le) (?:mariage|relation|couple|situation|vie|routine|silence|schema)\b",
-    r"\b(?:j ai|il a|elle a|on a|avoir) le couteau sous la gorge\b|\bla corde au cou\b",
-    r"\b(?:menace\w* de se|chantage au|menace\w* au|il va se|elle va se) suicid\w*|\bse suicider si\b",
-    r"\bme tue\w* a (?:force|toujours|chaque fois)\b",
-    r"\benfermee? (?:dans ma chambre |chez moi )?(?:a|pour) reviser\b",
-    r"\bme jeter (?:a l eau|sur (?:le|mon) (?:canape|lit)|dans (?:le travail|mes etudes|la gueule du loup))\b",
-)]
+_IDIOMS = [
+    _rx(p)
+    for p in (
+        r"\bme tue\w* (?:de rire|a la tache|au travail|au boulot|avec ses \w+)",
+        r"\bme tue\w* a (?:le |te |vous |lui )?(?:dire|repeter|expliquer)",
+        r"\bme tuer (?:a la tache|au travail|au boulot)",
+        r"\b(?:mort|morte|morts|mortes|mourir|meurs|meurt|mourrais|mourais|mourant) de "
+        r"(?:rire|faim|soif|fatigue|froid|chaud|ennui|envie|sommeil)",
+        r"\ba mourir\b",
+        r"\btue\w* (?:le|la|les) (?:match|game|partie|temps|ambiance|suspense|mouche|moustique)",
+        r"\btap\w* sur (?:les|le) (?:nerfs|systeme)",
+        r"\ba l aide de\b",
+        r"\b(?:chef|cheffe|patron|patronne|prof|boss|mere|maman|pere|papa|daronne|daron|mamie|coach)"
+        r" (?:va|vont|veut|vas) me (?:tuer|tue)\b",
+        r"\ben finir avec (?!la vie\b|moi\b|mes jours\b|tout\b|tout ca\b)",
+        r"(?<!\bde )(?<!\bdes )(?<!\bdu )\b(?:ce|cette|ces|mes|mon|ma|les|la|le|l) (?:job|boulot|travail|taf|partiels?|examens?|exams?|paperasse|dossier|"
+        r"formulaire|administration|caf|chaleur|fatigue|stress|cours|reunion|trajet|"
+        r"crise|galere|situation|loyer|precarite|solitude|logement|dette|dettes|procedure|attente|demarches?)"
+        r" (?:\w+ ){0,3}(?:va|vont|veut|vas|finira par|finiront par) (?:me|m) (?:tuer|tue|achever|faire crever|faire mourir)\b",
+        r"\b(?:au secours|sos|a l aide)\b(?= (?:\w+ ){0,6}(?:formulaire|cerfa|dossier|paperasse|papiers|demarches?|comprends rien|"
+        r"incomprehensible)\b)",
+        r"\benfermee? dans (?:un|une|ce|cette|mon|ma|la|le) (?:mariage|relation|couple|situation|vie|routine|silence|schema)\b",
+        r"\b(?:j ai|il a|elle a|on a|avoir) le couteau sous la gorge\b|\bla corde au cou\b",
+        r"\b(?:menace\w* de se|chantage au|menace\w* au|il va se|elle va se) suicid\w*|\bse suicider si\b",
+        r"\bme tue\w* a (?:force|toujours|chaque fois)\b",
+        r"\bm etouffe\w* (?:avec|par) (?:sa|son|ses)\b",
+        r"\bme tue\w* avec (?:sa|son|ses|leur|leurs)\b",
+        r"\bje vais mourir si (?:je dois|il faut|on me|ca continue comme ca avec (?:la|les|ce|ces) (?:caf|papiers|dossier))\b",
+        r"\benfermee? (?:dans ma chambre |chez moi )?(?:a|pour) reviser\b",
+        r"\bme jeter (?:a l eau|sur (?:le|mon) (?:canape|lit)|dans (?:le travail|mes etudes|la gueule du loup))\b",
+    )
+]
 
 _SUBJECT = r"(?:il|elle|ils|on|lui|mon \w+|ma \w+|mon ex)"
-_PARTNER = (r"(?:(?:mon|ma|son|sa|le|la) (?:mari|mec|copain|compagnon|conjoint|concubin|ex|homme|femme|copine|"
-            r"compagne|conjointe|epoux|epouse|beau pere|pere des enfants|pere de mes enfants|chum|jules)|mon ex)")
+_PARTNER = (
+    r"(?:(?:mon|ma|son|sa|le|la) (?:mari|mec|copain|compagnon|conjoint|concubin|ex|homme|femme|copine|"
+    r"compagne|conjointe|epoux|epouse|beau pere|pere des enfants|pere de mes enfants|chum|jules)|mon ex)"
+)
 _AGGRESSOR = rf"(?:il|elle|ils|lui|{_PARTNER})"
-_HARM_STEMS = (r"(?:frapp|tap|bat\b|batt|cogn|etrangl|trangl|tabass|gifl|viol|poignard|brul|"
-               r"sequestr|enferm|menac|tue\b|tues\b|tuer|egorg|defonc|etouff|agress|mord)")
+_HARM_STEMS = (
+    r"(?:frapp|tap|bat\b|batt|cogn|etrangl|trangl|tabass|gifl|viol|poignard|brul|"
+    r"sequestr|enferm|menac|tue\b|tues\b|tuer|egorg|defonc|etouff|agress|mord)"
+)
 # Verbs that mean killing or beating whoever the object is (« il va la tuer »)…
 _KILL = r"(?:tuer|buter|egorger|massacrer|etrangler|faire la peau|tabasser|violer|poignarder)"
 # …and verbs that do only with « me »: « il va descendre », « je compte finir ma formation ».
-_KILL_ME = (r"(?:crever|frapper|defoncer|bruler|descendre|planter|cogner|etouffer|finir|achever|"
-            r"taper dessus|casser la gueule|faire du mal|faire mal)")
-_THREAT_VERB = (r"(?:va|vont|veut|voulait|veulent|menace de|menacee de|menace d|jure de|jure qu il va|"
-                r"allait|compte|risque de|essaie de|essaye de|a essaye de|a tente de)")
+_KILL_ME = (
+    r"(?:crever|frapper|defoncer|bruler|descendre|planter|cogner|etouffer|finir|achever|"
+    r"taper dessus|casser la gueule|faire du mal|faire mal)"
+)
+_THREAT_VERB = (
+    r"(?:va|vont|veut|voulait|veulent|menace de|menacee de|menace d|jure de|jure qu il va|"
+    r"allait|compte|risque de|essaie de|essaye de|a essaye de|a tente de)"
+)
 _RECENT = r"(?:ce soir|ce matin|cette nuit|aujourd hui|tout a l heure|a l instant|encore)"
-_WEAPON = (r"(?:couteau|couteaux|arme|armes|fusil|pistolet|flingue|revolver|hache|marteau|"
-           r"batte|machette|cutter|lame|ciseaux|tournevis)")
-_CHILD = (r"(?:enfant|enfants|fils|garcon|garcons|fille|filles|bebe|bebes|petit|petite|petits|petites|gamin|"
-          r"gamine|gamins|gosse|gosses|mome|momes|ado|ados|nourrisson|ma fille|mon fils|"
-          r"les petits)")
-_CHILD_HARM = (r"(?:frapp\w*|tap\w*|bat|battu\w*|cogn\w*|touch\w*|secou\w*|menac\w*|viol(?:e|ee|es|er|ait|aient)?\b|"
-               r"etrangl\w*|brul\w*|enferm\w*|tabass\w*|maltrait\w*|gifl\w*|attouch\w*|"
-               r"bless\w*|jett\w*|pouss\w*|tir\w* les cheveux|fait du mal|fais du mal|"
-               r"fait mal|s en prend|tape dessus|claque\w*|mis une claque|mis une gifle)")
+_WEAPON = (
+    r"(?:couteau|couteaux|arme|armes|fusil|pistolet|flingue|revolver|hache|marteau|"
+    r"batte|machette|cutter|lame|ciseaux|tournevis)"
+)
+_CHILD = (
+    r"(?:enfant|enfants|fils|garcon|garcons|fille|filles|bebe|bebes|petit|petite|petits|petites|gamin|"
+    r"gamine|gamins|gosse|gosses|mome|momes|ado|ados|nourrisson|ma fille|mon fils|"
+    r"les petits)"
+)
+_CHILD_HARM = (
+    r"(?:frapp\w*|tap\w*|bat|battu\w*|cogn\w*|touch\w*|secou\w*|menac\w*|viol(?:e|ee|es|er|ait|aient)?\b|"
+    r"etrangl\w*|brul\w*|enferm\w*|tabass\w*|maltrait\w*|gifl\w*|attouch\w*|"
+    r"bless\w*|jett\w*|pouss\w*|tir\w* les cheveux|fait du mal|fais du mal|"
+    r"fait mal|s en prend|tape dessus|claque\w*|mis une claque|mis une gifle)"
+)
 
 _RULES: list[tuple[str, str, re.Pattern[str]]] = [
     # --- violence happening or imminent ---
-    (DANGER, "agression_en_cours", _rx(
-        rf"\b{_SUBJECT} (?:est en train de |vient de |recommence a )?(?:me |m ){_HARM_STEMS}\w*\b(?! (?:pas|plus|jamais)\b)"
-        rf"(?<!menace)(?<!menacait)|\b{_SUBJECT} (?:me |m )menac\w* (?:de mort|avec|de (?:me |m )?(?:tuer|frapper|taper|"
-        rf"egorger|bruler|defoncer|casser|faire du mal|planter|cogner))")),
-    (DANGER, "agression_recente", _rx(
-        rf"\b(?:me|m) a (?:encore |deja |encore une fois )?{_HARM_STEMS}\w* .{{0,60}}\b{_RECENT}\b|\bvient de (?:me |m ){_HARM_STEMS}\w*\b(?! (?:pas|plus|jamais)\b)")),
-    (DANGER, "menace_de_mort", _rx(
-        rf"\b{_THREAT_VERB} (?:me |m |nous |la |l |les |te |t )?{_KILL}\b(?! (?:le temps|l ennui|le match)\b)|"
-        rf"\b{_THREAT_VERB} (?:me |m |nous ){_KILL_ME}\b")),
+    (
+        DANGER,
+        "agression_en_cours",
+        _rx(
+            rf"\b{_SUBJECT} (?:est en train de |vient de |recommence a )?(?:me |m ){_HARM_STEMS}\w*\b(?! (?:pas|plus|jamais)\b)"
+            rf"(?<!menace)(?<!menacait)|\b{_SUBJECT} (?:me |m )menac\w* (?:de mort|avec|de (?:me |m )?(?:tuer|frapper|taper|"
+            rf"egorger|bruler|defoncer|casser|faire du mal|planter|cogner))"
+        ),
+    ),
+    (
+        DANGER,
+        "agression_recente",
+        _rx(
+            rf"\b(?:me|m) a (?:encore |deja |encore une fois )?{_HARM_STEMS}\w* .{{0,60}}\b{_RECENT}\b|\bvient de (?:me |m ){_HARM_STEMS}\w*\b(?! (?:pas|plus|jamais)\b)"
+        ),
+    ),
+    (
+        DANGER,
+        "menace_de_mort",
+        _rx(
+            rf"\b{_THREAT_VERB} (?:me |m |nous |la |l |les |te |t )?{_KILL}\b(?! (?:le temps|l ennui|le match)\b)|"
+            rf"\b{_THREAT_VERB} (?:me |m |nous ){_KILL_ME}\b"
+        ),
+    ),
     (DANGER, "menace_de_mort", _rx(r"\b(?:qu il|qu elle|qu ils) (?:me|m) (?:tue|tuent|fasse du mal|frappe|egorge)\b")),
-    (DANGER, "peur_pour_sa_vie", _rx(
-        r"\bpeur (?:pour ma vie|de mourir|de me faire tuer|qu il me (?:tue|frappe|tape|egorge|fasse du mal|batte|etrangle)\b|de lui ce soir)|"
-        r"\bje vais mourir\b|\bma vie est en danger\b|\bje suis en danger\b|\ben danger de mort\b")),
-    (DANGER, "arme", _rx(
-        rf"\b(?:il|elle|ils|mon \w+) (?:a|avait|tient|brandit|pointe|sort|a sorti|a pris|prend|"
-        rf"menace avec|me menace avec|vient de sortir|cherche) (?:un|une|son|sa|le|la|ses|des) (?:\w+ )?{_WEAPON}\b|"
-        rf"\b(?:il|elle) est arme\b|\b{_WEAPON} sous (?:la|ma) gorge\b|"
-        rf"\b(?:me|m) (?:met|a mis|tient|pose|colle|a pose|a colle)\w* (?:un|son|le|une|sa) {_WEAPON}\b")),
-    (DANGER, "appel_au_secours", _rx(
-        r"^(?:\w+ ){0,3}a l aide(?: vite| svp| stp| il| elle| je| j| aidez| au secours)?$|"
-        r"\ba l aide (?:vite|svp|stp|il|elle|je|j|aidez|au secours)\b|"
-        r"\b(?:au secours|sauvez moi|venez vite|appelez la police|appelez les flics|"
-        r"appelez le 17|aidez moi vite|aide moi vite|vite aidez moi|vite aide moi|sos)\b")),
-    (DANGER, "enfermee", _rx(
-        r"\b(?:je suis|il m a|elle m a|m a|on m a|me suis fait) (?:enferm|sequestr|attach)\w*|"
-        r"\b(?:defonce|enfonce|casse|force) la porte\b|\b(?:il|elle|ils|on) (?:tape dans|frappe a|cogne a|tambourine a) la porte\b|"
-        r"\b(?:il|elle) (?:casse|detruit|defonce|explose|brise) tout\b|\bje saigne\b|\bj (?:arrive|n arrive) (?:plus|pas) a respirer\b|\bil m etrangle\b")),
+    (
+        DANGER,
+        "peur_pour_sa_vie",
+        _rx(
+            r"\bpeur (?:pour ma vie|de mourir|de me faire tuer|qu il me (?:tue|frappe|tape|egorge|fasse du mal|batte|etrangle)\b|de lui ce soir)|"
+            r"\bje vais mourir\b|\bma vie est en danger\b|\bje suis en danger\b|\ben danger de mort\b"
+        ),
+    ),
+    (
+        DANGER,
+        "arme",
+        _rx(
+            rf"\b(?:il|elle|ils|mon \w+) (?:a|avait|tient|brandit|pointe|sort|a sorti|a pris|prend|"
+            rf"menace avec|me menace avec|vient de sortir|cherche) (?:un|une|son|sa|le|la|ses|des) (?:\w+ )?{_WEAPON}\b|"
+            rf"\b(?:il|elle) est arme\b|\b{_WEAPON} sous (?:la|ma) gorge\b|"
+            rf"\b(?:me|m) (?:met|a mis|tient|pose|colle|a pose|a colle)\w* (?:un|son|le|une|sa) {_WEAPON}\b"
+        ),
+    ),
+    (
+        DANGER,
+        "appel_au_secours",
+        _rx(
+            r"^(?:\w+ ){0,3}a l aide(?: vite| svp| stp| il| elle| je| j| aidez| au secours)?$|"
+            r"\ba l aide (?:vite|svp|stp|il|elle|je|j|aidez|au secours)\b|"
+            r"\b(?:au secours|sauvez moi|venez vite|appelez la police|appelez les flics|"
+            r"appelez le 17|aidez moi vite|aide moi vite|vite aidez moi|vite aide moi|sos)\b"
+        ),
+    ),
+    (
+        DANGER,
+        "enfermee",
+        _rx(
+            r"\b(?:je suis|il m a|elle m a|m a|on m a|me suis fait) (?:enferm|sequestr|attach)\w*|"
+            r"\b(?:defonce|enfonce|casse|force) la porte\b|\b(?:il|elle|ils|on) (?:tape dans|frappe a|cogne a|tambourine a) la porte\b|"
+            r"\b(?:il|elle) (?:casse|detruit|defonce|explose|brise) tout\b|\bje saigne\b|\bj (?:arrive|n arrive) (?:plus|pas) a respirer\b|\bil m etrangle\b"
+        ),
+    ),
     # --- a child hurt or threatened ---
-    (CHILD, "enfant_en_danger", _rx(
-        rf"\b{_CHILD_HARM} (?:aux |(?:a |sur )?(?:mon|ma|mes|les|le|la|nos|notre|l|ses|son|sa) )"
-        rf"(?:\w+ )?{_CHILD}\b")),
-    (CHILD, "enfant_en_danger", _rx(
-        rf"\b(?:il|elle) (?:a )?{_CHILD_HARM}(?: \w+){{0,5}} (?:a |sur )?(?:mon|ma|mes|nos|notre) {_CHILD}\b")),
-    (CHILD, "enfant_en_danger", _rx(
-        rf"\b{_CHILD}\b.{{0,150}}\b(?:il|elle|ils) (?:les |la |le |l |leur |lui )(?:a )?{_CHILD_HARM}")),
-    (CHILD, "enfant_en_danger", _rx(
-        rf"\b{_CHILD} (?:est|sont|a ete|ont ete|se fait|se font|s est fait|s est fais) "
-        rf"(?:en danger|{_CHILD_HARM})")),
-    (CHILD, "enfant_en_danger", _rx(
-        rf"\bmenac\w* de (?:tuer|frapper|tabasser|enlever|faire du mal a) (?:les|mes|nos|mon|ma|le|la) {_CHILD}\b")),
-    (CHILD, "enfant_en_danger", _rx(
-        rf"\b(?:il|elle) (?:a )?secou\w* (?:le|la|mon|ma|notre) (?:\w+ )?(?:bebe|nourrisson|petit|petite)\b")),
+    (
+        CHILD,
+        "enfant_en_danger",
+        _rx(
+            rf"\b{_CHILD_HARM} (?:aux |(?:a |sur )?(?:mon|ma|mes|les|le|la|nos|notre|l|ses|son|sa) )"
+            rf"(?:\w+ )?{_CHILD}\b"
+        ),
+    ),
+    (
+        CHILD,
+        "enfant_en_danger",
+        _rx(rf"\b(?:il|elle) (?:a )?{_CHILD_HARM}(?: \w+){{0,5}} (?:a |sur )?(?:mon|ma|mes|nos|notre) {_CHILD}\b"),
+    ),
+    (
+        CHILD,
+        "enfant_en_danger",
+        _rx(rf"\b{_CHILD}\b.{{0,150}}\b(?:il|elle|ils) (?:les |la |le |l |leur |lui )(?:a )?{_CHILD_HARM}"),
+    ),
+    (
+        CHILD,
+        "enfant_en_danger",
+        _rx(
+            rf"\b{_CHILD} (?:est|sont|a ete|ont ete|se fait|se font|s est fait|s est fais) "
+            rf"(?:en danger|{_CHILD_HARM})"
+        ),
+    ),
+    (
+        CHILD,
+        "enfant_en_danger",
+        _rx(rf"\bmenac\w* de (?:tuer|frapper|tabasser|enlever|faire du mal a) (?:les|mes|nos|mon|ma|le|la) {_CHILD}\b"),
+    ),
+    (
+        CHILD,
+        "enfant_en_danger",
+        _rx(r"\b(?:il|elle) (?:a )?secou\w* (?:le|la|mon|ma|notre) (?:\w+ )?(?:bebe|nourrisson|petit|petite)\b"),
+    ),
     # --- suicidal thoughts ---
-    (SUICIDE, "idees_suicidaires", _rx(
-        r"\bsuicid\w*|(?<!il a )(?<!elle a )(?<!ils ont )(?<!on a )(?<!pas )\b(?:envie|veux|voudrais|vais|prefere|prefererais|mieux|pense a|pense|"
-        r"penser a|idee de|idees de|prete a|pret a|tente de|essaye de|essayer de|besoin de|"
-        r"j ai envie d|envie d) (?:de )?(?:mourir|me tuer|me foutre en l air|me jeter (?:par|du|d un|de la|sous|dans le vide|dans la|devant)|me pendre|"
-        r"me noyer|me faire du mal|me couper les veines|me taillader|me supprimer|"
-        r"disparaitre pour toujours|disparaitre pour de bon|plus me reveiller|plus exister)\b")),
-    (SUICIDE, "idees_suicidaires", _rx(
-        r"\ben finir\b|\bmettre fin a (?:mes jours|ma vie)\b|\b(?:plus|pas) envie de vivre\b|"
-        r"\bveux plus vivre\b(?! (?:sous|avec|comme|ainsi|ca|dans|chez)\b)|\bmarre de vivre\b|\bplus la force de vivre\b|\bme scarifi\w*|"
-        r"\bme mutil\w*|\bavaler (?:tous |toutes )?(?:mes|les|des|tout mes|toute ma boite de) "
-        r"(?:medicaments|medocs|cachets|pilules)|\bfoutre en l air\b|\ben ai marre de la vie\b|"
-        r"\bla vie n a plus de sens\b|\b(?:plus|pas) envie de me reveiller\b|"
-        r"\bne (?:jamais|plus) (?:me reveiller|rouvrir les yeux)\b|\bm endormir pour toujours\b|\bplus (?:aucune )?raison de vivre\b|"
-        r"(?<!il veut )(?<!elle veut )(?<!il voulait )(?<!elle voulait )(?<!il va )(?<!elle va )(?<!essaye de )(?<!tente de )"
-        r"\b(?:sauter|me jeter|me lancer) (?:du|d un|de la|par la|sous (?:le|un)) ?(?:pont|fenetre|balcon|toit|immeuble|train|metro|voiture)\b|"
-        r"\b(?:sur|au bord du) (?:le )?(?:pont|toit|rebord|balcon|parapet)\b.{0,150}\b(?:regarde en bas|sauter|le vide|en finir)\b|"
-        r"\bau bord du vide\b|"
-        r"\bme (?:suis |les |la )?(?:coupee?s?|taillade\w*|bruler|brulee?) (?:les |le |la |aux |au )?(?:bras|poignets?|veines|cuisses|jambes)\b|"
-        r"\bme couper (?:les |le |la )?(?:bras|poignets?|veines)\b|\bje me (?:fais|suis fait|suis faite) du mal\b")),
+    (
+        SUICIDE,
+        "idees_suicidaires",
+        _rx(
+            r"\bsuicid\w*|(?<!il a )(?<!elle a )(?<!ils ont )(?<!on a )(?<!pas )\b(?:envie|veux|voudrais|vais|prefere|prefererais|mieux|pense a|pense|"
+            r"penser a|idee de|idees de|prete a|pret a|tente de|essaye de|essayer de|besoin de|"
+            r"j ai envie d|envie d) (?:\w+ment (?:a )?)?(?:de )?(?:mourir|me tuer|me foutre en l air|me jeter (?:par|du|d un|de la|sous|dans le vide|dans la|devant)|me pendre|"
+            r"me noyer|me faire du mal|me couper les veines|me taillader|me supprimer|"
+            r"disparaitre pour toujours|disparaitre pour de bon|plus me reveiller|plus exister)\b"
+        ),
+    ),
+    (
+        SUICIDE,
+        "idees_suicidaires",
+        _rx(
+            r"\ben finir\b|\bmettre fin a (?:mes jours|ma vie)\b|\b(?:plus|pas) envie de vivre\b|"
+            r"\bveux plus vivre\b(?! (?:sous|avec|comme|ainsi|ca|dans|chez)\b)|\bmarre de vivre\b|\bplus la force de vivre\b|\bme scarifi\w*|"
+            r"\bme mutil\w*|\bavaler (?:tous |toutes )?(?:mes|les|des|tout mes|toute ma boite de) "
+            r"(?:medicaments|medocs|cachets|pilules)|\bfoutre en l air\b|\ben ai marre de la vie\b|"
+            r"\bla vie n a plus de sens\b|\b(?:plus|pas) envie de me reveiller\b|"
+            r"\bne (?:jamais|plus) (?:me reveiller|rouvrir les yeux)\b|\bm endormir pour toujours\b|\bplus (?:aucune )?raison de vivre\b|"
+            r"(?<!il veut )(?<!elle veut )(?<!il voulait )(?<!elle voulait )(?<!il va )(?<!elle va )(?<!essaye de )(?<!tente de )"
+            r"\b(?:sauter|me jeter|me lancer) (?:du|d un|de la|par la|sous (?:le|un)) ?(?:pont|fenetre|balcon|toit|immeuble|train|metro|voiture)\b|"
+            r"\b(?:sur|au bord du) (?:le )?(?:pont|toit|rebord|balcon|parapet)\b.{0,150}\b(?:regarde en bas|sauter|le vide|en finir)\b|"
+            r"\bau bord du vide\b|"
+            r"\bme (?:suis |les |la )?(?:coupee?s?|taillade\w*|bruler|brulee?) (?:les |le |la |aux |au )?(?:bras|poignets?|veines|cuisses|jambes)\b|"
+            r"\bme couper (?:les |le |la )?(?:bras|poignets?|veines)\b|\bje me (?:fais|suis fait|suis faite) du mal\b"
+        ),
+    ),
     # --- he is there, she cannot speak ---
-    (AGGRESSOR_PRESENT, "agresseur_present", _rx(
-        rf"\b{_AGGRESSOR} est (?:juste |tout |deja |encore )?(?:la|ici|a cote|juste a cote|dans la piece|dans la chambre|"
-        rf"dans le salon|dans l appartement|dans l appart|derriere moi|derriere la porte|devant la porte|"
-        rf"dans l entree|dans la voiture avec moi|avec moi dans la voiture|avec moi la)"
-        rf"(?! (?:pour|de|du|des|raison|seul|seule|parti|depuis \w+ (?:ans|mois|annees)|(?:mon|ma|le|la|les|votre) "
-        rf"(?:dossier|papiers?|documents?|formulaire|certificat|courrier|rdv|rendez vous|referent|nouveau|pack|attestation))\b)|"
-        rf"\bje suis (?:juste |tout )?(?:a cote de lui|pres de lui|avec lui (?:la|maintenant|dans la piece))\b|"
-        rf"\b{_AGGRESSOR} dort (?:juste )?(?:a cote|pres de moi|dans la piece|dans la chambre)\b")),
-    (AGGRESSOR_PRESENT, "ne_peut_pas_parler", _rx(
-        r"\bje (?:ne )?(?:peux|peut|pourrai|pourrais) (?:pas|plus) (?:parler|appeler|telephoner|"
-        r"crier|ecrire longtemps|te parler|vous parler|vous appeler)\b(?! (?:de|d|a|avec|du|des|au|aux|"
-        r"francais|fort|anglais|arabe|bien|correctement|la langue|en public|sans pleurer|longtemps)\b)"
-        r"(?!(?: \w+){0,4} (?:travail|boulot|bureau|cours|forfait|reseau|extinction de voix)\b)")),
-    (AGGRESSOR_PRESENT, "surveillee_maintenant", _rx(
-        r"\bpar dessus mon epaule\b|\b(?:pas moyen|impossible) de (?:parler|appeler|telephoner|passer (?:un )?appel)\b"
-        r"(?! (?:de|d|a|avec|du|des|au|aux|francais)\b)|"
-        r"\b(?:joindre|contacter|appeler|prevenir) (?:quelqu un|qqn|la police|les secours) sans (?:parler|faire de bruit)\b|"
-        r"\bje (?:ne )?peux (?:qu |que )?ecrire (?:qu |que )?en silence\b|"
-        r"\bmeme piece que (?:lui|elle)\b|\b(?:il|elle) (?:m )?entendrait\b|\bil (?:entend|ecoute) tout\b|\bje chuchote\b|"
-        r"\bje parle (?:tout )?bas\b|\bje (?:me suis |suis )?cachee? (?:dans|aux|sous|derriere)\b|"
-        r"\bje me cache\b(?! (?:plus|pas)\b)|\b(?:il|elle) (?:arrive|revient|rentre)\b.{0,150}\b(?:vite|cacher|effacer)\b")),
-    (AGGRESSOR_PRESENT, "ecrit_seulement", _rx(
-        r"\b(?:je suis|chui|etant) (?:sourde?|malentendante?|muette?)\b|"
-        r"\b(?:joindre|contacter|appeler|prevenir|alerter) (?:la police|les secours|les gendarmes|le 17|quelqu un|qqn)"
-        r" (?:par ecrit|par sms|par message|en ecrivant|sans parler)\b")),
+    (
+        AGGRESSOR_PRESENT,
+        "agresseur_present",
+        _rx(
+            rf"\b{_AGGRESSOR} est (?:juste |tout |deja |encore )?(?:la|ici|a cote|juste a cote|dans la piece|dans la chambre|"
+            rf"dans le salon|dans l appartement|dans l appart|derriere moi|derriere la porte|devant la porte|"
+            rf"dans l entree|dans la voiture avec moi|avec moi dans la voiture|avec moi la)"
+            rf"(?! (?:pour|de|du|des|raison|seul|seule|parti|depuis \w+ (?:ans|mois|annees)|(?:mon|ma|le|la|les|votre) "
+            rf"(?:dossier|papiers?|documents?|formulaire|certificat|courrier|rdv|rendez vous|referent|nouveau|pack|attestation))\b)|"
+            rf"\bje suis (?:juste |tout )?(?:a cote de lui|pres de lui|avec lui (?:la|maintenant|dans la piece))\b|"
+            rf"\b{_AGGRESSOR} dort (?:juste )?(?:a cote|pres de moi|dans la piece|dans la chambre)\b"
+        ),
+    ),
+    (
+        AGGRESSOR_PRESENT,
+        "ne_peut_pas_parler",
+        _rx(
+            r"\bje (?:ne )?(?:peux|peut|pourrai|pourrais) (?:pas|plus) (?:parler|appeler|telephoner|"
+            r"crier|ecrire longtemps|te parler|vous parler|vous appeler)\b(?! (?:de|d|a|avec|du|des|au|aux|"
+            r"francais|fort|anglais|arabe|bien|correctement|la langue|en public|sans pleurer|longtemps)\b)"
+            r"(?!(?: \w+){0,4} (?:travail|boulot|bureau|cours|forfait|reseau|extinction de voix)\b)"
+        ),
+    ),
+    (
+        AGGRESSOR_PRESENT,
+        "surveillee_maintenant",
+        _rx(
+            r"\bpar dessus mon epaule\b|\b(?:pas moyen|impossible) de (?:parler|appeler|telephoner|passer (?:un )?appel)\b"
+            r"(?! (?:de|d|a|avec|du|des|au|aux|francais)\b)|"
+            r"\b(?:joindre|contacter|appeler|prevenir) (?:quelqu un|qqn|la police|les secours) sans (?:parler|faire de bruit)\b|"
+            r"\bje (?:ne )?peux (?:qu |que )?ecrire (?:qu |que )?en silence\b|"
+            r"\bmeme piece que (?:lui|elle)\b|\b(?:il|elle) (?:m )?entendrait\b|\bil (?:entend|ecoute) tout\b|\bje chuchote\b|"
+            r"\bje parle (?:tout )?bas\b|\bje (?:me suis |suis )?cachee? (?:dans|aux|sous|derriere)\b|"
+            r"\bje me cache\b(?! (?:plus|pas)\b)|\b(?:il|elle) (?:arrive|revient|rentre)\b.{0,150}\b(?:vite|cacher|effacer)\b"
+        ),
+    ),
+    (
+        AGGRESSOR_PRESENT,
+        "ecrit_seulement",
+        _rx(
+            r"\b(?:je suis|chui|etant) (?:sourde?|malentendante?|muette?)\b|"
+            r"\b(?:joindre|contacter|appeler|prevenir|alerter) (?:la police|les secours|les gendarmes|le 17|quelqu un|qqn)"
+            r" (?:par ecrit|par sms|par message|en ecrivant|sans parler)\b"
+        ),
+    ),
     # --- stated more plainly than the patterns above ---
-    (DANGER, "devant_chez_elle", _rx(
-        rf"\b{_AGGRESSOR} (?:est|attend|rode|traine|sonne|tape|frappe|est gare|s est gare|m attend|me guette|guette)"
-        rf" (?:juste |encore |la |deja )?(?:devant chez moi|devant ma porte|en bas de chez moi|sous mes fenetres|"
-        rf"devant l immeuble|dans mon immeuble|dans la cage d escalier|sur mon palier|devant la maison|en bas)\b"
-        rf"(?=.{{0,150}}\b(?:interdi\w*|ordonnance|juge|pas le droit|bracelet|eloignement|peur|depuis \w+ (?:minutes?|heures?)|"
-        rf"la maintenant|en ce moment|je fais quoi|aidez|vite)\b)")),
-    (DANGER, "dehors_dans_le_froid", _rx(
-        r"\b(?:enfermee?|laissee?|mise?|bloquee?|coincee?|jetee?) dehors (?:sur le balcon|dans le froid|en pleine nuit|"
-        r"en pyjama|sans (?:mes )?(?:cles|chaussures|manteau))|\bsur le balcon\b.{0,80}\b(?:ferme|verrouille|bloque)\w*\b"
-        r".{0,40}\b(?:porte|fenetre|baie)\b|\b(?:ferme|verrouille)\w* (?:la )?(?:porte|baie vitree) .{0,30}balcon\b")),
-    (SUICIDE, "passage_a_l_acte", _rx(
-        r"\bj ai (?:avale|pris|gobe) (?:tous |toutes |toute |une boite|la boite|plein|beaucoup|trop|des dizaines|\d+|une plaquette)"
-        r".{0,50}\b(?:medicaments|medocs|cachets|pilules|comprimes|somniferes|doliprane|xanax|lexomil|anxiolytiques)\b|"
-        r"\b(?:une|la|ma) corde\b.{0,80}\b(?:garage|grenier|cave|poutre|pendre|cou|arbre)\b|"
-        r"\b(?:j ai|je vais|je suis en train d) (?:ecrit|ecrire|prepare|preparer|laisse|laisser|fini|finir) (?:une |des |mes |ma |la )?"
-        r"lettres? d adieu\b(?! a (?:ma|mon|cette))|\bmes lettres d adieu\b|\bdire adieu a (?:tout le monde|mes enfants)\b|"
-        r"\b(?:seraient|serait|seront|sera) (?:mieux|plus heureux\w*) sans moi\b|\bque tout s arrete\b(?! (?:entre|avec)\b)")),
-    (SUICIDE, "proche_suicidaire", _rx(
-        rf"\b(?:il|elle|{_PARTNER}|mon (?:frere|fils|pere|ami|copain)|ma (?:soeur|fille|mere|amie|copine))"
-        r" (?:m a dit |m a ecrit |dit |ecrit )?(?:qu (?:il|elle) )?(?:va|veut|allait|voulait|pense a|parle de)"
-        r" (?:se tuer|se suicider|se pendre|se jeter|mettre fin a ses jours|en finir)\b(?! si\b)|"
-        r"\bmoteur (?:qui tourne|allume|en marche)\b.{0,80}\bgarage\b|\bgarage\b.{0,80}\bmoteur (?:qui tourne|allume|en marche)\b|"
-        r"\bsi je (?:saute|me tue|me jette|me pends|disparais pour de bon)\b")),
-    (CHILD, "mineure_maltraitee", _rx(
-        r"\b(?:ma|mon) (?:beau pere|belle mere|beau daron|belle daronne|mere|pere|daronne|daron|maman|papa|parents)"
-        r" (?:me |m )(?:a |ont |a encore )?(?:frapp|tap|bat|cogn|gifl|viol|touch|etrangl|enferm|brul|tabass|menac|fout des|met des)\w*|"
-        r"\bmes parents (?:me |m )(?:frapp|tap|bat|cogn|gifl|enferm|brul|tabass)\w*")),
+    (
+        DANGER,
+        "devant_chez_elle",
+        _rx(
+            rf"\b{_AGGRESSOR} (?:est|attend|rode|traine|sonne|tape|frappe|est gare|s est gare|m attend|me guette|guette)"
+            rf" (?:juste |encore |la |deja )?(?:devant chez moi|devant ma porte|en bas de chez moi|sous mes fenetres|"
+            rf"devant l immeuble|dans mon immeuble|dans la cage d escalier|sur mon palier|devant la maison|en bas)\b"
+            rf"(?=.{{0,150}}\b(?:interdi\w*|ordonnance|juge|pas le droit|bracelet|eloignement|peur|depuis \w+ (?:minutes?|heures?)|"
+            rf"la maintenant|en ce moment|je fais quoi|aidez|vite)\b)"
+        ),
+    ),
+    (
+        DANGER,
+        "dehors_dans_le_froid",
+        _rx(
+            r"\b(?:enfermee?|laissee?|mise?|bloquee?|coincee?|jetee?) dehors (?:sur le balcon|dans le froid|en pleine nuit|"
+            r"en pyjama|sans (?:mes )?(?:cles|chaussures|manteau))|\bsur le balcon\b.{0,80}\b(?:ferme|verrouille|bloque)\w*\b"
+            r".{0,40}\b(?:porte|fenetre|baie)\b|\b(?:ferme|verrouille)\w* (?:la )?(?:porte|baie vitree) .{0,30}balcon\b"
+        ),
+    ),
+    (
+        SUICIDE,
+        "passage_a_l_acte",
+        _rx(
+            r"\bj ai (?:avale|pris|gobe) (?:tous |toutes |toute |une boite|la boite|plein|beaucoup|trop|des dizaines|\d+|une plaquette)"
+            r".{0,50}\b(?:medicaments|medocs|cachets|pilules|comprimes|somniferes|doliprane|xanax|lexomil|anxiolytiques)\b|"
+            r"\b(?:une|la|ma) corde\b.{0,80}\b(?:garage|grenier|cave|poutre|pendre|cou|arbre)\b|"
+            r"\b(?:j ai|je vais|je suis en train d) (?:ecrit|ecrire|prepare|preparer|laisse|laisser|fini|finir) (?:une |des |mes |ma |la )?"
+            r"lettres? d adieu\b(?! a (?:ma|mon|cette|notre|nos|ce|son|sa|leur))|\bmes lettres d adieu\b|\bdire adieu a (?:tout le monde|mes enfants)\b|"
+            r"\b(?:seraient|serait|seront|sera) (?:mieux|plus heureux\w*) sans moi\b|\bque tout s arrete\b(?! (?:entre|avec)\b)"
+        ),
+    ),
+    (
+        SUICIDE,
+        "proche_suicidaire",
+        _rx(
+            rf"\b(?:il|elle|{_PARTNER}|mon (?:frere|fils|pere|ami|copain)|ma (?:soeur|fille|mere|amie|copine))"
+            r" (?:m a dit |m a ecrit |dit |ecrit )?(?:qu (?:il|elle) )?(?:va|veut|allait|voulait|pense a|parle de)"
+            r" (?:se tuer|se suicider|se pendre|se jeter|mettre fin a ses jours|en finir)\b(?! si\b| avec\b)|"
+            r"\bmoteur (?:qui tourne|allume|en marche)\b.{0,80}\bgarage\b|\bgarage\b.{0,80}\bmoteur (?:qui tourne|allume|en marche)\b|"
+            r"\bsi je (?:saute|me tue|me jette|me pends|disparais pour de bon)\b|"
+            r"\bje (?:saute|me jette|me pends|me tue|le fais|passe a l acte|me lance)"
+            r" (?:dans \d+|dans (?:cinq|dix|une|deux) (?:min|minutes|heure)|ce soir|cette nuit|maintenant|tout de suite)\b|"
+            r"\b(?:il|elle) (?:a|vient d|dit qu il a|dit qu elle a) (?:pris|avale) (?:des|tous ses|toutes ses|une boite de|ses|plein de)"
+            r" (?:medicaments|medocs|cachets|pilules|comprimes)\b|\bs en servir contre (?:lui|elle)(?: meme)?\b"
+        ),
+    ),
+    (
+        CHILD,
+        "enfant_emporte",
+        _rx(
+            rf"\b(?:se tuer|se suicider|se jeter|en finir|mourir) avec (?:lui|elle|eux|{_CHILD}|(?:le|la|les|mon|ma|mes|nos|notre) {_CHILD})\b|"
+            rf"\b(?:il|elle) (?:a pris|a emmene|est parti avec|est partie avec|a embarque|a kidnappe|a enleve) (?:le|la|les|mon|ma|mes|notre|nos)"
+            rf" (?:\w+ )?{_CHILD}\b.{{0,80}}\b(?:saoul|soul|ivre|bourre|alcoolise|drogue|arme|couteau|menace|tuer|a toute vitesse)\b"
+        ),
+    ),
+    (
+        DANGER,
+        "conduite_ivre",
+        _rx(r"\b(?:conduit|au volant|prend le volant)\b(?: \w+){0,3} (?:saoul|soul|ivre|bourre|alcoolise|drogue)\b"),
+    ),
+    (
+        CHILD,
+        "mineure_maltraitee",
+        _rx(
+            r"\b(?:ma|mon) (?:beau pere|belle mere|beau daron|belle daronne|mere|pere|daronne|daron|maman|papa|parents)"
+            r" (?:me |m )(?:a |ont |a encore )?(?:frapp|tap|bat|cogn|gifl|viol|touch|etrangl|enferm|brul|tabass|menac|fout des|met des)\w*|"
+            r"\bmes parents (?:me |m )(?:frapp|tap|bat|cogn|gifl|enferm|brul|tabass)\w*"
+        ),
+    ),
 ]
 # Someone under 18 (« j'ai 14 ans », « au collège ») who tells of harm: the 119 is for them.
 _MINOR = _rx(
     r"\bj ai (?:[5-9]|1[0-7]|cinq|six|sept|huit|neuf|dix|onze|douze|treize|quatorze|quinze|seize|dix sept) ans\b|"
     r"\b(?:au|en) (?:college|6e|5e|4e|3e|6eme|5eme|4eme|3eme|sixieme|cinquieme|quatrieme|troisieme)\b|"
-    r"\bje suis (?:mineure?|une ado|un ado|au college|collegienne?)\b")
-_MINOR_HARM = _rx(rf"(?:\b(?:me|m) (?:a |ont |a encore )?{_HARM_STEMS}\w*|\b(?:peur|coups?|bleus?|frapp\w*|tap\w*|battu\w*|"
-                  r"viol(?:e|ee|es|er|ait)?|touche\w*|menace\w*|enferm\w*))\b(?! (?:pas|plus|jamais)\b)")
+    r"\bje suis (?:mineure?|une ado|un ado|au college|collegienne?)\b"
+)
+_MINOR_HARM = _rx(
+    rf"(?:\b(?:me|m) (?:a |ont |a encore )?{_HARM_STEMS}\w*|\b(?:peur|coups?|bleus?|frapp\w*|tap\w*|battu\w*|"
+    r"viol(?:e|ee|es|er|ait)?|touche\w*|menace\w*|enferm\w*))\b(?! (?:pas|plus|jamais)\b)"
+)
 # Told in the past (« il me battait », « l'an dernier »), with nothing that says it is now.
 _IMPERFECT = _rx(r"\b\w{2,}(?:ait|aient)\b")
 _PAST = _rx(
@@ -235,17 +389,21 @@ _PAST = _rx(
     r"la separation|notre separation)|quand (?:on|nous|j|je) (?:vivai\w*|etai\w*|habitai\w*)|je suis partie?|je l ai quitte\w*|"
     r"depuis (?:que je suis partie?|la separation|mon depart)|(?:on est|nous sommes|on s est) separ\w*|quand j etais (?:petite?|enfant|"
     r"avec lui|avec elle|mariee?|au college|au lycee)|pendant (?:des|\d+|deux|trois|dix|vingt) ans|la semaine derniere|"
-    r"le mois dernier|lan dernier|l ?(?:ete|hiver|automne) dernier|c est fini|c etait|fini depuis|depuis (?:19|20)\d\d|l (?:ete|hiver|automne) dernier|au printemps dernier|en (?:19|20)\d\d|tentative de suicide)\b")
+    r"le mois dernier|lan dernier|(?:quand j avais|a l age de|une fois a) \d+ ans|l ?(?:ete|hiver|automne) dernier|c est fini|c etait|fini depuis|depuis (?:19|20)\d\d|l (?:ete|hiver|automne) dernier|au printemps dernier|en (?:19|20)\d\d|tentative de suicide)\b"
+)
 # « si un jour il revient » is a question about later, not an alarm now.
-_HYPOTHETICAL = _rx(r"\b(?:si|s) (?:un jour|jamais|demain|a l avenir|ca recommence|il recommence|elle recommence|"
-                    r"(?:il|elle|mon \w+|ma \w+) (?:me |m )?\w+ (?:encore|a nouveau|de nouveau))\b|\bet si (?:un jour|jamais)\b")
+_HYPOTHETICAL = _rx(
+    r"\b(?:si|s) (?:un jour|jamais|demain|a l avenir|ca recommence|il recommence|elle recommence|"
+    r"(?:il|elle|mon \w+|ma \w+) (?:me |m )?\w+ (?:encore|a nouveau|de nouveau))\b|\bet si (?:un jour|jamais)\b"
+)
 # A question about the numbers themselves (« le 3114 c'est pour qui ? »).
 _ASKS_NUMBER = _rx(r"\b(?:3114|114|119|3919|17|112)\b")
 # Signals that only ever call for the line of numbers.
 _RISK_ONLY = {"ecrit_seulement"}
 _NOW = _rx(
     r"\b(?:ce soir|ce matin|cette nuit|tout a l heure|a l instant|la maintenant|en ce moment|tout de suite|"
-    r"au secours|aidez moi|il est la|elle est la|recommence\w*)\b")
+    r"au secours|aidez moi|il est la|elle est la|recommence\w*)\b"
+)
 
 
 def detect(text: str) -> DangerSignal | None:

@@ -3,6 +3,7 @@
 Wording comes from data/contact/contact.yml, response delays from bot.config. Nothing here
 stores anything: bot.cases does, and only after her confirmation.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,14 +23,48 @@ from bot.eligibility.questions import UNKNOWN, Answer, read_answer
 from bot.eligibility.service import question_reply
 from bot.knowledge.loader import Button, KnowledgeError
 
-CONTACT_SLOTS = ("contact_canal", "contact_telephone", "contact_email", "contact_creneaux", "contact_message",
-                 "contact_code", "contact_prenom")
+CONTACT_SLOTS = (
+    "contact_canal",
+    "contact_telephone",
+    "contact_email",
+    "contact_creneaux",
+    "contact_message",
+    "contact_code",
+    "contact_prenom",
+)
 PHONE_CHANNELS = ("appel", "sms")
-REQUIRED_TEXTS = {"proposition", "oui", "non", "refus", "confirmation", "confirmer", "corriger", "annuler",
-                  "message_oui", "message_non", "message_sans_objet", "aucun", "cree", "en_attente", "echec",
-                  "annulee", "rien_a_annuler", "abandon", "reprise", "incompris_reponse", "passer_possible",
-                  "passer", "arreter", "en_cours", "mis_a_jour", "retrait_reference", "retrait_reference_invalide",
-                  "retrait_code", "retrait_introuvable", "retrait_trop"}
+REQUIRED_TEXTS = {
+    "proposition",
+    "oui",
+    "non",
+    "refus",
+    "confirmation",
+    "confirmer",
+    "corriger",
+    "annuler",
+    "message_oui",
+    "message_non",
+    "message_sans_objet",
+    "aucun",
+    "cree",
+    "en_attente",
+    "echec",
+    "annulee",
+    "rien_a_annuler",
+    "abandon",
+    "reprise",
+    "incompris_reponse",
+    "passer_possible",
+    "passer",
+    "arreter",
+    "en_cours",
+    "mis_a_jour",
+    "retrait_reference",
+    "retrait_reference_invalide",
+    "retrait_code",
+    "retrait_introuvable",
+    "retrait_trop",
+}
 KIND_FOR_INTENT = {intent: kind for kind, intent in INTENT_FOR_KIND.items()}
 
 
@@ -41,8 +76,8 @@ def danger_signals(user_intents: Iterable[str]) -> list[str]:
 @dataclass(frozen=True)
 class Handoff:
     questionnaire: Questionnaire
-    delays: Mapping[str, tuple[int, str]]     # priority -> (hours, how it is said)
-    channels: Mapping[str, str]               # channel -> « par SMS »…
+    delays: Mapping[str, tuple[int, str]]  # priority -> (hours, how it is said)
+    channels: Mapping[str, str]  # channel -> « par SMS »…
 
     @property
     def texts(self) -> Mapping[str, str]:
@@ -51,8 +86,10 @@ class Handoff:
     # -- the offer -------------------------------------------------------------
     def proposal(self, signals: list[str]) -> Reply:
         delay = self.delays[priority_for(signals)][1]
-        return Reply(self.texts["proposition"].format(delai=delay),
-                     (Button(self.texts["oui"], "/consentir_contact"), Button(self.texts["non"], "/nier")))
+        return Reply(
+            self.texts["proposition"].format(delai=delay),
+            (Button(self.texts["oui"], "/consentir_contact"), Button(self.texts["non"], "/nier")),
+        )
 
     # -- the safe-contact plan -------------------------------------------------
     def needed(self, slots: Mapping[str, Any]) -> list[str]:
@@ -73,8 +110,12 @@ class Handoff:
 
     def read(self, question_id: str, text: str, slots: Mapping[str, Any]) -> Answer:
         answer = read_answer(self.questionnaire[question_id], text, None, dt.date.today())  # type: ignore[arg-type]
-        if question_id == "contact_telephone" and answer.status == "ok" and \
-                slots.get("contact_canal") == "sms" and not answer.value["mobile"]:
+        if (
+            question_id == "contact_telephone"
+            and answer.status == "ok"
+            and slots.get("contact_canal") == "sms"
+            and not answer.value["mobile"]
+        ):
             return Answer("invalid")  # an SMS needs a mobile: asked again, the example says so
         return answer
 
@@ -90,7 +131,8 @@ class Handoff:
         windows = slots.get("contact_creneaux")
         labels = {o.id: o.label for o in self.questionnaire["contact_creneaux"].options}
         return ContactPlan.validated(
-            channel, address,
+            channel,
+            address,
             time_windows=[labels[w] for w in windows] if isinstance(windows, list) else [],
             may_leave_message=slots.get("contact_message") == "oui",
             code_word=_optional(slots.get("contact_code")),
@@ -100,24 +142,61 @@ class Handoff:
     def confirmation(self, slots: Mapping[str, Any]) -> Reply:
         plan = self.plan(slots)
         none = self.texts["aucun"]
-        message = (self.texts["message_sans_objet"] if plan.channel not in PHONE_CHANNELS
-                   else self.texts["message_oui"] if plan.may_leave_message else self.texts["message_non"])
+        message = (
+            self.texts["message_sans_objet"]
+            if plan.channel not in PHONE_CHANNELS
+            else self.texts["message_oui"]
+            if plan.may_leave_message
+            else self.texts["message_non"]
+        )
         text = self.texts["confirmation"].format(
-            canal=self.channels[plan.channel], adresse=f" ({plan.address})" if plan.address else "",
-            creneaux=", ".join(plan.time_windows) or none, message=message,
-            code=plan.code_word or none, prenom=plan.first_name or none)
-        return Reply(text, (Button(self.texts["confirmer"], "/confirmer_contact"),
-                            Button(self.texts["corriger"], "/parler_humain"),
-                            Button(self.texts["annuler"], "/nier")))
+            canal=self.channels[plan.channel],
+            adresse=f" ({plan.address})" if plan.address else "",
+            creneaux=", ".join(plan.time_windows) or none,
+            message=message,
+            code=plan.code_word or none,
+            prenom=plan.first_name or none,
+        )
+        return Reply(
+            text,
+            (
+                Button(self.texts["confirmer"], "/confirmer_contact"),
+                Button(self.texts["corriger"], "/parler_humain"),
+                Button(self.texts["annuler"], "/nier"),
+            ),
+        )
 
-    def draft(self, conversation_id: str, channel: str, slots: Mapping[str, Any], *, territory: str | None,
-              measures: list[str], signals: list[str], eligibility: dict[str, Any]) -> CaseDraft:
-        return CaseDraft(conversation_id=conversation_id, channel=channel, contact=self.plan(slots),
-                         territory=territory, measures=measures, danger_signals=signals, eligibility=eligibility)
+    def draft(
+        self,
+        conversation_id: str,
+        channel: str,
+        slots: Mapping[str, Any],
+        *,
+        territory: str | None,
+        measures: list[str],
+        signals: list[str],
+        eligibility: dict[str, Any],
+    ) -> CaseDraft:
+        return CaseDraft(
+            conversation_id=conversation_id,
+            channel=channel,
+            contact=self.plan(slots),
+            territory=territory,
+            measures=measures,
+            danger_signals=signals,
+            eligibility=eligibility,
+        )
 
     # -- after creation ----------------------------------------------------------
-    def created(self, reference: str, pending: bool, signals: list[str], slots: Mapping[str, Any],
-                updated: bool = False, channel: str | None = None) -> Reply:
+    def created(
+        self,
+        reference: str,
+        pending: bool,
+        signals: list[str],
+        slots: Mapping[str, Any],
+        updated: bool = False,
+        channel: str | None = None,
+    ) -> Reply:
         """What she is told once her request is kept: `updated` when it replaced the plan of her open case.
         `channel`: the plan's channel when the slots were already emptied (a slow write)."""
         delay = self.delays[priority_for(signals)][1]
@@ -125,8 +204,9 @@ class Handoff:
             return Reply(self.texts["en_attente"].format(reference=reference, delai=delay))
         channel = channel or self.plan(slots).channel
         if updated:
-            return Reply(self.texts["mis_a_jour"].format(reference=reference, delai=delay,
-                                                         canal=self.channels[channel]))
+            return Reply(
+                self.texts["mis_a_jour"].format(reference=reference, delai=delay, canal=self.channels[channel])
+            )
         return Reply(self.texts["cree"].format(reference=reference, delai=delay, canal=self.channels[channel]))
 
     def text(self, text_id: str) -> Reply:

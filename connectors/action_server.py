@@ -11,6 +11,7 @@ rasa-sdk's own error handler answers a 500 that echoes the whole request (every
 message and slot) and logs the traceback; here a failure is logged by exception type
 only and answered with a fixed body.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -123,10 +124,14 @@ def _malformed(request: Request) -> bool:
     if not isinstance(call, dict) or not isinstance(call.get("next_action"), str):
         return True
     tracker = call.get("tracker")
-    return not (isinstance(tracker, dict) and isinstance(tracker.get("sender_id"), str)
-                and isinstance(tracker.get("events"), list) and isinstance(tracker.get("slots"), dict)
-                and isinstance(tracker.get("latest_message"), dict)
-                and isinstance(call.get("domain", {}), dict))
+    return not (
+        isinstance(tracker, dict)
+        and isinstance(tracker.get("sender_id"), str)
+        and isinstance(tracker.get("events"), list)
+        and isinstance(tracker.get("slots"), dict)
+        and isinstance(tracker.get("latest_message"), dict)
+        and isinstance(call.get("domain", {}), dict)
+    )
 
 
 def main(argv: Optional[list] = None) -> None:

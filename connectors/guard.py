@@ -18,6 +18,7 @@ Channels call it from their Sanic handler with Rasa's tracker store, found at
 The API takes plain values (no Sanic request) so it can be unit-tested and shared by
 the REST, socket.io and Telegram channels.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -54,8 +55,9 @@ class RateLimiter:
     than `max_keys` keys are kept (the least recently seen go first).
     """
 
-    def __init__(self, limit: int, per_seconds: float, clock: Callable[[], float] = time.monotonic,
-                 max_keys: int = MAX_KEYS) -> None:
+    def __init__(
+        self, limit: int, per_seconds: float, clock: Callable[[], float] = time.monotonic, max_keys: int = MAX_KEYS
+    ) -> None:
         if limit < 1 or per_seconds <= 0:
             raise ValueError("limit must be >= 1 and per_seconds > 0")
         self.limit = int(limit)
@@ -109,8 +111,10 @@ def _env_rate(name: str, default: int) -> int:
 def default_limiters(clock: Callable[[], float] = time.monotonic) -> Tuple[RateLimiter, RateLimiter]:
     """(per conversation, per address), messages per minute from ND_RATE_PER_CONVERSATION (20)
     and ND_RATE_PER_ADDRESS (60)."""
-    return (RateLimiter(_env_rate("ND_RATE_PER_CONVERSATION", 20), 60.0, clock),
-            RateLimiter(_env_rate("ND_RATE_PER_ADDRESS", 60), 60.0, clock))
+    return (
+        RateLimiter(_env_rate("ND_RATE_PER_CONVERSATION", 20), 60.0, clock),
+        RateLimiter(_env_rate("ND_RATE_PER_ADDRESS", 60), 60.0, clock),
+    )
 
 
 def _event_fields(event: Any) -> Tuple[Optional[str], Any]:

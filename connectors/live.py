@@ -15,6 +15,7 @@
 State lives in the case store and the tracker, never in process memory: a restart or a
 second worker sees the same. No message text in logs.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -61,8 +62,8 @@ class LiveHub:
 
     def __init__(self) -> None:
         self.app: Any = None
-        self.socketio: Any = None      # (sio, event name, namespace)
-        self.telegram: Any = None      # connectors.telegram.TelegramInput
+        self.socketio: Any = None  # (sio, event name, namespace)
+        self.telegram: Any = None  # connectors.telegram.TelegramInput
         self._live: Any = None
         self._loop_started = False
         self._down_until = 0.0
@@ -144,8 +145,12 @@ class LiveHub:
         ref = session.reference
         if domain.is_erase(text):
             await self._db(self.live.end, ref)
-            await self._db(self.live.add_message, ref, domain.INFO, "Elle a effacé la conversation : "
-                           "la prise en main est terminée.")
+            await self._db(
+                self.live.add_message,
+                ref,
+                domain.INFO,
+                "Elle a effacé la conversation : la prise en main est terminée.",
+            )
             await self._set_paused(sender_id, False)
             logger.info("live: takeover ended by her erase")
             return False  # the usual erase goes on
@@ -191,8 +196,12 @@ class LiveHub:
             session = await self._db(self.live.active_for, conv)
             if session is not None and session.state in domain.ACTIVE:
                 await self._db(self.live.end, session.reference)
-                await self._db(self.live.add_message, session.reference, domain.INFO,
-                               "Elle a effacé la conversation : la prise en main est terminée.")
+                await self._db(
+                    self.live.add_message,
+                    session.reference,
+                    domain.INFO,
+                    "Elle a effacé la conversation : la prise en main est terminée.",
+                )
         except Exception as exc:
             logger.warning("live: end on erase failed (%s)", type(exc).__name__)
 
@@ -200,7 +209,7 @@ class LiveHub:
     def authorised(self, request: Request) -> bool:
         if not _loopback(str(request.ip or "")):
             return False
-        given = (request.headers.get("authorization") or "")
+        given = request.headers.get("authorization") or ""
         expected = "Bearer " + load_token()
         return hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode())
 
@@ -240,8 +249,12 @@ class LiveHub:
                 continue
             for session in expired:
                 await self.deliver(session, [{"text": domain.expired_text(session.channel)}])
-                await self._db(self.live.add_message, session.reference, domain.INFO,
-                               "Personne n'a rejoint à temps : le 3919, le 114 et le rappel lui ont été proposés.")
+                await self._db(
+                    self.live.add_message,
+                    session.reference,
+                    domain.INFO,
+                    "Personne n'a rejoint à temps : le 3919, le 114 et le rappel lui ont été proposés.",
+                )
                 logger.info("live: a wait ran out, fallback sent")
 
     def install(self, blueprint: Any) -> None:

@@ -14,6 +14,7 @@ conversation and per address (429, with a calm French answer as a bot message;
 limits are per Rasa process), and « /… » is a payload only when the assistant
 offered it as a button (connectors/guard.py).
 """
+
 from __future__ import annotations
 
 import hmac
@@ -139,8 +140,10 @@ class SafeRestInput(InputChannel):
 
 
 # Said if even the knowledge files cannot be read: the same numbers, never silence.
-PANNE_TEXT = ("Je rencontre un problème technique et ne peux pas vous répondre pour l'instant. "
-              "Vous pouvez appeler le 3919 (gratuit, anonyme). En danger : le 17, ou un SMS au 114.")
+PANNE_TEXT = (
+    "Je rencontre un problème technique et ne peux pas vous répondre pour l'instant. "
+    "Vous pouvez appeler le 3919 (gratuit, anonyme). En danger : le 17, ou un SMS au 114."
+)
 
 
 def _panne() -> Dict[str, Any]:

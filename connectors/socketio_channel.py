@@ -16,6 +16,7 @@ Protocol kept for standard Rasa clients: `session_request` / `session_confirm` (
 session id as a string), `user_uttered` / `bot_uttered`. Extra events for the widget:
 `session_token` {session_id, resume_token} just before `session_confirm`, and `erased`.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -45,8 +46,10 @@ DEFAULT_ORIGINS = ("http://localhost:8000", "http://127.0.0.1:8000")
 # Engine.IO refuses bigger packets outright; smaller ones over the cap get TOO_LONG_TEXT.
 MAX_PACKET_BYTES = 512 * 1024
 SESSION_ID_CHARS = 64
-PANNE_TEXT = ("Désolée, un problème technique m'empêche de répondre. En cas de danger, appelez le 17 "
-              "ou envoyez un SMS au 114. Le 3919 vous écoute, gratuitement, 24 h/24.")
+PANNE_TEXT = (
+    "Désolée, un problème technique m'empêche de répondre. En cas de danger, appelez le 17 "
+    "ou envoyez un SMS au 114. Le 3919 vous écoute, gratuitement, 24 h/24."
+)
 UNREADABLE_TEXT = "Je n'ai pas pu lire ce message. Pouvez-vous le renvoyer ?"
 
 
@@ -65,8 +68,9 @@ def fallback_message() -> Dict[str, Any]:
         rendered = {"text": PANNE_TEXT}
     message: Dict[str, Any] = {"text": rendered.get("text", "")}
     if rendered.get("buttons"):
-        message["quick_replies"] = [{"content_type": "text", "title": b["title"], "payload": b["payload"]}
-                                    for b in rendered["buttons"]]
+        message["quick_replies"] = [
+            {"content_type": "text", "title": b["title"], "payload": b["payload"]} for b in rendered["buttons"]
+        ]
     return message
 
 
@@ -107,8 +111,11 @@ class SessionRegistry:
         self.release(sid)
         previous_sid = None
         known = self._sessions.get(proposed_id) if isinstance(proposed_id, str) else None
-        if known is not None and isinstance(token, str) and hmac.compare_digest(known.token_digest,
-                                                                                self._digest(token)):
+        if (
+            known is not None
+            and isinstance(token, str)
+            and hmac.compare_digest(known.token_digest, self._digest(token))
+        ):
             session_id, previous_sid = proposed_id, known.sid
             if previous_sid is not None:
                 self._by_sid.pop(previous_sid, None)
@@ -201,11 +208,13 @@ class SafeSocketIOInput(SocketIOInput):
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
         credentials = credentials or {}
-        return cls(credentials.get("user_message_evt", "user_uttered"),
-                   credentials.get("bot_message_evt", "bot_uttered"),
-                   credentials.get("namespace"),
-                   True,
-                   credentials.get("socketio_path", "/socket.io"))
+        return cls(
+            credentials.get("user_message_evt", "user_uttered"),
+            credentials.get("bot_message_evt", "bot_uttered"),
+            credentials.get("namespace"),
+            True,
+            credentials.get("socketio_path", "/socket.io"),
+        )
 
     def __init__(self, *args: Any, clock: Callable[[], float] = time.monotonic, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -213,6 +222,7 @@ class SafeSocketIOInput(SocketIOInput):
         self.app: Optional[Sanic] = None
         self.origins = allowed_origins()
         from connectors.tracker_store import ttl_seconds
+
         self.sessions = SessionRegistry(ttl_seconds(), clock)
         self.per_conversation, self.per_address = guard.default_limiters(clock)
         self._address: Dict[str, str] = {}
@@ -251,9 +261,13 @@ class SafeSocketIOInput(SocketIOInput):
 
     # -- the blueprint ------------------------------------------------------------
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=self.origins,
-                          max_http_buffer_size=MAX_PACKET_BYTES, cors_credentials=False,
-                          client_manager=_shared_manager())
+        sio = AsyncServer(
+            async_mode="sanic",
+            cors_allowed_origins=self.origins,
+            max_http_buffer_size=MAX_PACKET_BYTES,
+            cors_credentials=False,
+            client_manager=_shared_manager(),
+        )
         webhook = _AppBlueprint(self, sio, self.socketio_path, "safe_socketio_webhook", __name__)
         self.sio = sio
         ns = self.namespace
@@ -271,8 +285,7 @@ class SafeSocketIOInput(SocketIOInput):
 
         async def confirm(sid: str, session_id: str, token: str) -> None:
             sio.enter_room(sid, session_id, namespace=ns)
-            await sio.emit("session_token", {"session_id": session_id, "resume_token": token},
-                           room=sid, namespace=ns)
+            await sio.emit("session_token", {"session_id": session_id, "resume_token": token}, room=sid, namespace=ns)
             await sio.emit("session_confirm", session_id, room=sid, namespace=ns)
 
         @sio.on("connect", namespace=ns)
@@ -317,13 +330,13 @@ class SafeSocketIOInput(SocketIOInput):
                 logger.info("socketio: message refused, too long (%d characters)", len(text))
                 await say(session_id, {"text": guard.TOO_LONG_TEXT})
                 return {"status": "refused"}
-            if not (self.per_conversation.allow(session_id)
-                    and self.per_address.allow(self._address.get(sid, ""))):
+            if not (self.per_conversation.allow(session_id) and self.per_address.allow(self._address.get(sid, ""))):
                 logger.info("socketio: message refused, rate limit")
                 await say(session_id, {"text": guard.TOO_FAST_TEXT})
                 return {"status": "refused"}
             output = _CountingOutput(sio, bot_evt)
             try:
+
                 async def reply(messages: List[Dict[str, Any]]) -> None:
                     for message in messages:
                         await output._send_message(session_id, message)
@@ -332,8 +345,7 @@ class SafeSocketIOInput(SocketIOInput):
                 if await LIVE.intercept(self.name(), session_id, text, reply):
                     return {"status": "ok"}
                 text = await guard.filter_payload(text, session_id, self._tracker_store())
-                await on_new_message(UserMessage(text, output, session_id, input_channel=self.name(),
-                                                 metadata={}))
+                await on_new_message(UserMessage(text, output, session_id, input_channel=self.name(), metadata={}))
             except Exception as exc:  # the type only: her text must not reach the log
                 logger.error("socketio: message handling failed (%s)", type(exc).__name__)
             if not output.sent:

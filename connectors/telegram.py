@@ -18,6 +18,7 @@ Command line (also `python -m bot telegram …`):
     python -m connectors.telegram set-webhook https://…/webhooks/telegram/webhook
     python -m connectors.telegram poll [--rasa-url http://127.0.0.1:5005]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,32 +57,43 @@ logging.getLogger("httpx").setLevel(logging.WARNING)
 
 DEFAULT_API_BASE = "https://api.telegram.org/bot"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-MAX_TEXT = 4096             # Telegram's limit for one message (UTF-16 code units)
-MAX_CALLBACK_DATA = 64      # bytes
-DELETE_BATCH = 100          # deleteMessages takes at most 100 ids
+MAX_TEXT = 4096  # Telegram's limit for one message (UTF-16 code units)
+MAX_CALLBACK_DATA = 64  # bytes
+DELETE_BATCH = 100  # deleteMessages takes at most 100 ids
 DELETABLE_SECONDS = 48 * 3600  # a bot may delete messages of a private chat for 48 h
-MAX_RETRY_AFTER = 30.0      # longer flood waits are not waited for inside a webhook call
+MAX_RETRY_AFTER = 30.0  # longer flood waits are not waited for inside a webhook call
 MAX_UPDATE_BYTES = 256 * 1024
 ATTEMPTS = 3
-RECENT_UPDATES = 2048       # update ids remembered against redeliveries (per process)
+RECENT_UPDATES = 2048  # update ids remembered against redeliveries (per process)
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 ERASE_PAYLOAD = "/effacer"
 # Bot commands, mapped before connectors/guard.py filters « / » payloads.
 COMMANDS = {"/start": "/saluer", "/aide": "/menu", "/urgence": "/urgence_danger", "/effacer": ERASE_PAYLOAD}
-MENU_COMMANDS = [("aide", "Ce que je peux faire pour vous"), ("urgence", "En danger : les numéros à appeler"),
-                 ("effacer", "Effacer cette conversation, ici et chez nous")]
+MENU_COMMANDS = [
+    ("aide", "Ce que je peux faire pour vous"),
+    ("urgence", "En danger : les numéros à appeler"),
+    ("effacer", "Effacer cette conversation, ici et chez nous"),
+]
 SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
-ONLY_TEXT = ("Je ne lis que les messages écrits : pouvez-vous m'écrire votre question en quelques mots ? "
-             "En danger : le 17 ou le 112, ou un SMS au 114 si vous ne pouvez pas parler.")
-EDITED_TEXT = ("Je ne lis pas les messages modifiés : pouvez-vous m'envoyer un nouveau message ? "
-               "En danger : le 17 ou le 112, ou un SMS au 114.")
-KEPT_BY_TELEGRAM = ("Bon à savoir : Telegram garde cette conversation sur votre téléphone tant que vous ne "
-                    "l'effacez pas. Envoyez /effacer à tout moment pour la supprimer, chez nous et sur votre "
-                    "téléphone.")
+ONLY_TEXT = (
+    "Je ne lis que les messages écrits : pouvez-vous m'écrire votre question en quelques mots ? "
+    "En danger : le 17 ou le 112, ou un SMS au 114 si vous ne pouvez pas parler."
+)
+EDITED_TEXT = (
+    "Je ne lis pas les messages modifiés : pouvez-vous m'envoyer un nouveau message ? "
+    "En danger : le 17 ou le 112, ou un SMS au 114."
+)
+KEPT_BY_TELEGRAM = (
+    "Bon à savoir : Telegram garde cette conversation sur votre téléphone tant que vous ne "
+    "l'effacez pas. Envoyez /effacer à tout moment pour la supprimer, chez nous et sur votre "
+    "téléphone."
+)
 LIVE_WAIT_MARK = "vous êtes en attente d'un·e référent·e"  # bot/live waiting_text
-PANNE_TEXT = ("Je rencontre un problème technique et ne peux pas vous répondre pour l'instant. "
-              "Vous pouvez appeler le 3919 (gratuit, anonyme). En danger : le 17, ou un SMS au 114.")
+PANNE_TEXT = (
+    "Je rencontre un problème technique et ne peux pas vous répondre pour l'instant. "
+    "Vous pouvez appeler le 3919 (gratuit, anonyme). En danger : le 17, ou un SMS au 114."
+)
 
 
 # -- configuration ----------------------------------------------------------------
@@ -99,19 +111,21 @@ class Settings:
             timeout = float(env.get("ND_TELEGRAM_TIMEOUT_SECONDS") or 10)
         except ValueError:
             timeout = 10.0
-        return cls(token=(env.get("ND_TELEGRAM_TOKEN") or "").strip(),
-                   secret=(env.get("ND_TELEGRAM_SECRET") or "").strip(),
-                   api_base=(env.get("ND_TELEGRAM_API_BASE") or DEFAULT_API_BASE).strip(),
-                   timeout=timeout if timeout > 0 else 10.0)
+        return cls(
+            token=(env.get("ND_TELEGRAM_TOKEN") or "").strip(),
+            secret=(env.get("ND_TELEGRAM_SECRET") or "").strip(),
+            api_base=(env.get("ND_TELEGRAM_API_BASE") or DEFAULT_API_BASE).strip(),
+            timeout=timeout if timeout > 0 else 10.0,
+        )
 
 
 def make_bot(settings: Settings, poll_seconds: float = 0) -> Bot:
     """A Bot whose every call has a timeout; the pool is large enough for concurrent chats."""
     t = settings.timeout
-    request = HTTPXRequest(connection_pool_size=16, connect_timeout=t, read_timeout=t, write_timeout=t,
-                           pool_timeout=t)
-    updates = HTTPXRequest(connection_pool_size=2, connect_timeout=t, read_timeout=poll_seconds + t,
-                           write_timeout=t, pool_timeout=t)
+    request = HTTPXRequest(connection_pool_size=16, connect_timeout=t, read_timeout=t, write_timeout=t, pool_timeout=t)
+    updates = HTTPXRequest(
+        connection_pool_size=2, connect_timeout=t, read_timeout=poll_seconds + t, write_timeout=t, pool_timeout=t
+    )
     return Bot(settings.token, base_url=settings.api_base, request=request, get_updates_request=updates)
 
 
@@ -134,16 +148,22 @@ class MessageLog:
     request that asks for it.
     """
 
-    def __init__(self, path: Optional[Path] = None, keyring: Any = None,
-                 clock: Callable[[], float] = time.time, retention_seconds: float = DELETABLE_SECONDS) -> None:
+    def __init__(
+        self,
+        path: Optional[Path] = None,
+        keyring: Any = None,
+        clock: Callable[[], float] = time.time,
+        retention_seconds: float = DELETABLE_SECONDS,
+    ) -> None:
         self.path = Path(path) if path is not None else _db_path()
         self._keyring = keyring
         self._clock = clock
         self.retention_seconds = retention_seconds
         self._lock = threading.Lock()
         with self._connect() as db:
-            db.execute("CREATE TABLE IF NOT EXISTS messages (conv TEXT NOT NULL, sealed TEXT NOT NULL, "
-                       "sent_at REAL NOT NULL)")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS messages (conv TEXT NOT NULL, sealed TEXT NOT NULL, sent_at REAL NOT NULL)"
+            )
             db.execute("CREATE INDEX IF NOT EXISTS messages_conv ON messages (conv)")
             db.execute("CREATE TABLE IF NOT EXISTS told (conv TEXT PRIMARY KEY, at REAL NOT NULL)")
         try:
@@ -171,8 +191,10 @@ class MessageLog:
 
     def add(self, conv: str, message_ids: Iterable[int]) -> None:
         now = self._clock()
-        rows = [(conv, self.keyring.encrypt(str(int(m)), case_id=conv, field="telegram.message_id"), now)
-                for m in message_ids]
+        rows = [
+            (conv, self.keyring.encrypt(str(int(m)), case_id=conv, field="telegram.message_id"), now)
+            for m in message_ids
+        ]
         with self._lock, self._connect() as db:
             self._purge(db, now)
             if rows:
@@ -184,8 +206,7 @@ class MessageLog:
         now = self._clock()
         with self._lock, self._connect() as db:
             self._purge(db, now)
-            rows = db.execute("SELECT sealed FROM messages WHERE conv = ? ORDER BY sent_at, rowid",
-                              (conv,)).fetchall()
+            rows = db.execute("SELECT sealed FROM messages WHERE conv = ? ORDER BY sent_at, rowid", (conv,)).fetchall()
         ids: List[int] = []
         for (sealed,) in rows:
             try:
@@ -289,8 +310,13 @@ def _seconds(exc: RetryAfter) -> float:
 class Sender:
     """Bot API calls with a timeout, 429 waits, retries, and failures logged by type only."""
 
-    def __init__(self, bot: Bot, timeout: float, attempts: int = ATTEMPTS,
-                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        timeout: float,
+        attempts: int = ATTEMPTS,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    ) -> None:
         self.bot = bot
         self.timeout = timeout
         self.attempts = attempts
@@ -313,8 +339,7 @@ class Sender:
                 return None
             except (NetworkError, asyncio.TimeoutError) as exc:  # TimedOut included
                 if attempt == self.attempts:
-                    logger.error("telegram: %s failed after %d attempts (%s)", method, attempt,
-                                 type(exc).__name__)
+                    logger.error("telegram: %s failed after %d attempts (%s)", method, attempt, type(exc).__name__)
                     return None
                 await self._sleep(0.5 * attempt)
             except TelegramError as exc:
@@ -333,7 +358,9 @@ class Sender:
             text = "\n".join([t for t in [text] + extras if t])
         buttons = message.get("buttons") or [
             {"title": q.get("title"), "payload": q.get("payload")}
-            for q in message.get("quick_replies") or [] if isinstance(q, dict)]
+            for q in message.get("quick_replies") or []
+            if isinstance(q, dict)
+        ]
         markup = keyboard(buttons)
         if not text.strip():
             if markup is None:
@@ -343,9 +370,13 @@ class Sender:
         ids = []
         for i, piece in enumerate(pieces):
             last = i == len(pieces) - 1
-            sent = await self.call("send_message", chat_id=chat_id, text=piece,
-                                   reply_markup=markup if last else None,
-                                   link_preview_options=LinkPreviewOptions(is_disabled=True))
+            sent = await self.call(
+                "send_message",
+                chat_id=chat_id,
+                text=piece,
+                reply_markup=markup if last else None,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
             if sent is not None and getattr(sent, "message_id", None) is not None:
                 ids.append(int(sent.message_id))
         return ids
@@ -354,7 +385,7 @@ class Sender:
         """(deleted, failed), in batches of 100, one by one where a batch is refused."""
         deleted = failed = 0
         for start in range(0, len(message_ids), DELETE_BATCH):
-            batch = list(message_ids[start:start + DELETE_BATCH])
+            batch = list(message_ids[start : start + DELETE_BATCH])
             if await self.call("delete_messages", chat_id=chat_id, message_ids=batch):
                 deleted += len(batch)
                 continue
@@ -371,20 +402,25 @@ def erase_report(deleted: int, failed: int, server_erased: bool, ttl_minutes: in
     if server_erased:
         lines = ["C'est fait : cette conversation est effacée de notre serveur."]
     else:
-        lines = ["Je n'ai pas pu effacer la conversation de notre serveur à l'instant : elle le sera "
-                 f"automatiquement après {ttl_minutes} minutes sans message. Vous pouvez aussi renvoyer /effacer."]
+        lines = [
+            "Je n'ai pas pu effacer la conversation de notre serveur à l'instant : elle le sera "
+            f"automatiquement après {ttl_minutes} minutes sans message. Vous pouvez aussi renvoyer /effacer."
+        ]
     if deleted:
-        lines.append(f"Sur votre téléphone, j'ai supprimé les messages de ces dernières 48 heures, les vôtres "
-                     f"et les miens ({deleted}).")
+        lines.append(
+            f"Sur votre téléphone, j'ai supprimé les messages de ces dernières 48 heures, les vôtres "
+            f"et les miens ({deleted})."
+        )
     if failed:
         lines.append(f"{failed} message(s) n'ont pas pu être supprimés : supprimez-les vous-même dans Telegram.")
-    lines += ["Ce que je ne peux pas effacer :",
-              "• les messages de plus de 48 heures : Telegram ne le permet pas, supprimez-les vous-même ;",
-              "• les notifications déjà affichées à l'écran ou gardées dans l'historique des notifications ;",
-              "• une copie ailleurs : capture d'écran, message transféré, autre appareil, sauvegarde.",
-              "Pour retirer aussi cette discussion de votre liste : appui long sur la conversation, puis "
-              "« Supprimer ».",
-              "En cas de danger : le 17 ou le 112, ou un SMS au 114."]
+    lines += [
+        "Ce que je ne peux pas effacer :",
+        "• les messages de plus de 48 heures : Telegram ne le permet pas, supprimez-les vous-même ;",
+        "• les notifications déjà affichées à l'écran ou gardées dans l'historique des notifications ;",
+        "• une copie ailleurs : capture d'écran, message transféré, autre appareil, sauvegarde.",
+        "Pour retirer aussi cette discussion de votre liste : appui long sur la conversation, puis « Supprimer ».",
+        "En cas de danger : le 17 ou le 112, ou un SMS au 114.",
+    ]
     return "\n".join(lines)
 
 
@@ -416,8 +452,13 @@ def _erase_confirmation() -> str:
 class TelegramInput(InputChannel):
     """Webhook at /webhooks/telegram/webhook."""
 
-    def __init__(self, settings: Optional[Settings] = None, keyring: Any = None,
-                 log: Optional[MessageLog] = None, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        settings: Optional[Settings] = None,
+        keyring: Any = None,
+        log: Optional[MessageLog] = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.settings = settings or Settings.from_env()
         self._keyring = keyring
         self._log = log
@@ -624,8 +665,9 @@ class TelegramInput(InputChannel):
         head = stripped.split(maxsplit=1)[0].split("@", 1)[0].lower()
         return COMMANDS.get(head)
 
-    async def _turn(self, chat_id: int, conv: str, text: str,
-                    on_new_message: Callable[[UserMessage], Awaitable[Any]], command: bool) -> None:
+    async def _turn(
+        self, chat_id: int, conv: str, text: str, on_new_message: Callable[[UserMessage], Awaitable[Any]], command: bool
+    ) -> None:
         payload = self.command(text) if command else None
         if payload is None and text.strip() == ERASE_PAYLOAD:
             payload = ERASE_PAYLOAD  # the « Effacer » button
@@ -680,8 +722,7 @@ class TelegramInput(InputChannel):
     async def _remember_chat(self, conv: str, chat_id: int) -> None:
         """She waits for a référent: her chat id, sealed in her case, so that the référent can write to her."""
         try:
-            await asyncio.to_thread(LIVE.live.set_address, self.keyring.conversation_id(conv, "telegram"),
-                                    str(chat_id))
+            await asyncio.to_thread(LIVE.live.set_address, self.keyring.conversation_id(conv, "telegram"), str(chat_id))
         except Exception as exc:
             logger.error("telegram: live address not kept (%s)", type(exc).__name__)
 
@@ -709,8 +750,10 @@ def _require(settings: Settings) -> Optional[str]:
     if not settings.token:
         return "ND_TELEGRAM_TOKEN n'est pas défini (le jeton donné par @BotFather)."
     if not SECRET_RE.match(settings.secret):
-        return ("ND_TELEGRAM_SECRET doit être défini : 1 à 256 caractères A-Z, a-z, 0-9, _ ou - "
-                "(par exemple : python -c 'import secrets; print(secrets.token_urlsafe(32))').")
+        return (
+            "ND_TELEGRAM_SECRET doit être défini : 1 à 256 caractères A-Z, a-z, 0-9, _ ou - "
+            "(par exemple : python -c 'import secrets; print(secrets.token_urlsafe(32))')."
+        )
     return None
 
 
@@ -728,8 +771,9 @@ async def set_webhook(url: str, settings: Optional[Settings] = None) -> int:
     sender = Sender(make_bot(settings), settings.timeout)
     from telegram import BotCommand
 
-    ok = await sender.call("set_webhook", url=url, secret_token=settings.secret,
-                           allowed_updates=ALLOWED_UPDATES, max_connections=20)
+    ok = await sender.call(
+        "set_webhook", url=url, secret_token=settings.secret, allowed_updates=ALLOWED_UPDATES, max_connections=20
+    )
     if not ok:
         print("setWebhook refusé ou injoignable (voir le journal)", file=sys.stderr)
         return 1
@@ -738,8 +782,9 @@ async def set_webhook(url: str, settings: Optional[Settings] = None) -> int:
     return 0
 
 
-async def poll(rasa_url: str, settings: Optional[Settings] = None, poll_seconds: int = 25,
-               stop: Optional[asyncio.Event] = None) -> int:
+async def poll(
+    rasa_url: str, settings: Optional[Settings] = None, poll_seconds: int = 25, stop: Optional[asyncio.Event] = None
+) -> int:
     """Long polling for local development: each update is posted to Rasa's webhook with the secret."""
     import httpx
 
@@ -759,8 +804,7 @@ async def poll(rasa_url: str, settings: Optional[Settings] = None, poll_seconds:
     async with httpx.AsyncClient(timeout=60) as client:
         while stop is None or not stop.is_set():
             try:
-                updates = await bot.get_updates(offset=offset, timeout=poll_seconds,
-                                                allowed_updates=ALLOWED_UPDATES)
+                updates = await bot.get_updates(offset=offset, timeout=poll_seconds, allowed_updates=ALLOWED_UPDATES)
             except RetryAfter as exc:
                 await asyncio.sleep(min(_seconds(exc), 60))
                 continue
@@ -771,8 +815,7 @@ async def poll(rasa_url: str, settings: Optional[Settings] = None, poll_seconds:
             for update in updates:
                 offset = update.update_id + 1
                 try:
-                    answer = await client.post(webhook, json=update.to_dict(),
-                                               headers={SECRET_HEADER: settings.secret})
+                    answer = await client.post(webhook, json=update.to_dict(), headers={SECRET_HEADER: settings.secret})
                     if answer.status_code >= 300:
                         logger.warning("telegram: Rasa answered %d to an update", answer.status_code)
                 except httpx.HTTPError as exc:
@@ -781,8 +824,9 @@ async def poll(rasa_url: str, settings: Optional[Settings] = None, poll_seconds:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m connectors.telegram",
-                                     description="Canal Telegram de Nouveau départ")
+    parser = argparse.ArgumentParser(
+        prog="python -m connectors.telegram", description="Canal Telegram de Nouveau départ"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("set-webhook", help="enregistre l'adresse publique du webhook, avec le secret")
     p.add_argument("url")

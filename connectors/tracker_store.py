@@ -21,6 +21,7 @@ In every store, once the handoff's case exists, what she typed during the contac
 form (and the read-back of her plan) is blanked from the history (`redact_contact`):
 the case holds her contact details, the conversation no longer does.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,6 +36,8 @@ from rasa.core.tracker_store import InMemoryTrackerStore, RedisTrackerStore, SQL
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot.config import conversation_ttl_minutes
 
 logger = logging.getLogger(__name__)
 ERASE_ACTION = "action_effacer"
@@ -85,17 +88,26 @@ def redact_contact(events: List[Dict[str, Any]]) -> Tuple[List[Dict[str, Any]], 
             window_start = i
         if window_start is not None and _case_exists(event):
             # The case exists: blank from the form's start to the case creation.
-            created = max((j for j in range(window_start, i)
-                           if events[j].get("event") == "action" and events[j].get("name") == CREATE_CASE_ACTION),
-                          default=i)
+            created = max(
+                (
+                    j
+                    for j in range(window_start, i)
+                    if events[j].get("event") == "action" and events[j].get("name") == CREATE_CASE_ACTION
+                ),
+                default=i,
+            )
             for j in range(window_start, created + 1):
                 ev = out[j]
                 if ev.get("event") == "user" and (ev.get("text") or (ev.get("parse_data") or {}).get("entities")):
                     out[j], changed = _blank_user(ev), True
                 elif ev.get("event") == "bot" and (ev.get("text") or ev.get("data")):
                     out[j], changed = _blank_bot(ev), True
-                elif ev.get("event") == "slot" and str(ev.get("name", "")).startswith(CONTACT_SLOT_PREFIX) \
-                        and ev.get("name") != STEP_SLOT and ev.get("value") is not None:
+                elif (
+                    ev.get("event") == "slot"
+                    and str(ev.get("name", "")).startswith(CONTACT_SLOT_PREFIX)
+                    and ev.get("name") != STEP_SLOT
+                    and ev.get("value") is not None
+                ):
                     out[j], changed = {**ev, "value": None}, True
             window_start = None
     return out, changed
@@ -107,8 +119,9 @@ def _redacted(tracker: DialogueStateTracker, domain: Optional[Domain]) -> Dialog
     if not changed:
         return tracker
     slots = domain.slots if domain is not None else list(tracker.slots.values())
-    return DialogueStateTracker.from_dict(tracker.sender_id, redacted, slots,
-                                          max_event_history=tracker._max_event_history)
+    return DialogueStateTracker.from_dict(
+        tracker.sender_id, redacted, slots, max_event_history=tracker._max_event_history
+    )
 
 
 # -- sealing -------------------------------------------------------------------------
@@ -116,6 +129,7 @@ def _keyring(keyring: Any = None) -> Any:
     if keyring is not None:
         return keyring
     from bot.cases.crypto import default_keyring
+
     return default_keyring()
 
 
@@ -132,6 +146,7 @@ class _Sealed:
 
     def unseal(self, pseudonym: Text, token: Text) -> Optional[Text]:
         from bot.cases.crypto import CryptoError
+
         try:
             return self.keyring.decrypt(token, case_id=pseudonym, field=SEAL_FIELD).decode()
         except CryptoError as exc:  # lost key or tampered value: the conversation starts afresh
@@ -150,13 +165,18 @@ def erase_requested(tracker: DialogueStateTracker) -> bool:
 
 
 def ttl_seconds(ttl_minutes: Optional[float] = None) -> float:
-    env_ttl = os.environ.get("ND_CONVERSATION_TTL_MINUTES")
-    return float(ttl_minutes if ttl_minutes is not None else (env_ttl or 30)) * 60
+    return float(ttl_minutes if ttl_minutes is not None else conversation_ttl_minutes()) * 60
 
 
 class ErasingInMemoryTrackerStore(InMemoryTrackerStore):
-    def __init__(self, domain: Domain, event_broker: Any = None, ttl_minutes: Optional[float] = None,
-                 clock: Any = time.monotonic, **kwargs: Dict[Text, Any]) -> None:
+    def __init__(
+        self,
+        domain: Domain,
+        event_broker: Any = None,
+        ttl_minutes: Optional[float] = None,
+        clock: Any = time.monotonic,
+        **kwargs: Dict[Text, Any],
+    ) -> None:
         kwargs.pop("host", None)
         super().__init__(domain, event_broker, **kwargs)
         self.ttl_seconds = ttl_seconds(ttl_minutes)
@@ -206,13 +226,28 @@ class ErasingRedisTrackerStore(_Sealed, RedisTrackerStore):
     file) all the same.
     """
 
-    def __init__(self, domain: Domain, host: Text = "localhost", port: Any = 6379, db: Any = 0,
-                 event_broker: Any = None, ttl_minutes: Optional[float] = None, keyring: Any = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        domain: Domain,
+        host: Text = "localhost",
+        port: Any = 6379,
+        db: Any = 0,
+        event_broker: Any = None,
+        ttl_minutes: Optional[float] = None,
+        keyring: Any = None,
+        **kwargs: Any,
+    ) -> None:
         kwargs.pop("record_exp", None)
         kwargs.pop("key_prefix", None)
-        super().__init__(domain, host=host, port=int(port), db=int(db), event_broker=event_broker,
-                         record_exp=max(1, round(ttl_seconds(ttl_minutes))), **kwargs)
+        super().__init__(
+            domain,
+            host=host,
+            port=int(port),
+            db=int(db),
+            event_broker=event_broker,
+            record_exp=max(1, round(ttl_seconds(ttl_minutes))),
+            **kwargs,
+        )
         self.key_prefix = REDIS_KEY_PREFIX
         self.keyring = _keyring(keyring)
 
@@ -241,6 +276,7 @@ class ErasingRedisTrackerStore(_Sealed, RedisTrackerStore):
 
     async def _retrieve(self, sender_id: Text, fetch_all_sessions: bool) -> Optional[DialogueStateTracker]:
         import rasa.shared.core.trackers
+
         tracker = self._load(sender_id)
         if tracker is None or fetch_all_sessions:
             return tracker
@@ -249,7 +285,7 @@ class ErasingRedisTrackerStore(_Sealed, RedisTrackerStore):
 
     async def keys(self) -> Iterable[Text]:
         # Pseudonyms only: the ids themselves are not kept.
-        return [k[len(self.key_prefix):] for k in self.red.scan_iter(self.key_prefix + "*")]
+        return [k[len(self.key_prefix) :] for k in self.red.scan_iter(self.key_prefix + "*")]
 
     def erase(self, sender_id: Text) -> None:
         self.red.delete(self._key(sender_id))
@@ -257,9 +293,10 @@ class ErasingRedisTrackerStore(_Sealed, RedisTrackerStore):
     def reseal(self) -> int:
         """Every conversation sealed again with the current key; returns how many."""
         import redis
+
         count = 0
         for key in self.red.scan_iter(self.key_prefix + "*"):
-            pseudonym = key[len(self.key_prefix):]
+            pseudonym = key[len(self.key_prefix) :]
             with self.red.pipeline() as pipe:
                 try:
                     pipe.watch(key)  # a worker saving meanwhile wins: its value is newer
@@ -287,8 +324,14 @@ class ErasingSQLTrackerStore(_Sealed, SQLTrackerStore):
     deletes conversations idle longer than ND_CONVERSATION_TTL_MINUTES.
     """
 
-    def __init__(self, domain: Optional[Domain] = None, ttl_minutes: Optional[float] = None,
-                 keyring: Any = None, clock: Any = time.time, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        domain: Optional[Domain] = None,
+        ttl_minutes: Optional[float] = None,
+        keyring: Any = None,
+        clock: Any = time.time,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(domain, **kwargs)
         self.keyring = _keyring(keyring)
         self.ttl_seconds = ttl_seconds(ttl_minutes)
@@ -314,8 +357,14 @@ class ErasingSQLTrackerStore(_Sealed, SQLTrackerStore):
         return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
 
     def _row(self, pseudonym: Text, event: Dict[str, Any]) -> Any:
-        return self.SQLEvent(sender_id=pseudonym, type_name=event.get("event"), timestamp=event.get("timestamp"),
-                             intent_name=None, action_name=None, data=self.seal(pseudonym, json.dumps(event)))
+        return self.SQLEvent(
+            sender_id=pseudonym,
+            type_name=event.get("event"),
+            timestamp=event.get("timestamp"),
+            intent_name=None,
+            action_name=None,
+            data=self.seal(pseudonym, json.dumps(event)),
+        )
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         self._sweep()
@@ -335,7 +384,7 @@ class ErasingSQLTrackerStore(_Sealed, SQLTrackerStore):
                     session.query(self.SQLEvent).filter(self.SQLEvent.id.in_(ids)).delete(synchronize_session=False)
                 new = events
             else:
-                new = events[stored.count():]
+                new = events[stored.count() :]
             for event in new:
                 session.add(self._row(pseudonym, event))
             session.commit()
@@ -345,21 +394,30 @@ class ErasingSQLTrackerStore(_Sealed, SQLTrackerStore):
 
     def erase(self, sender_id: Text) -> None:
         with self.session_scope() as session:
-            session.query(self.SQLEvent).filter(self.SQLEvent.sender_id == self.pseudonym(sender_id)) \
-                .delete(synchronize_session=False)
+            session.query(self.SQLEvent).filter(self.SQLEvent.sender_id == self.pseudonym(sender_id)).delete(
+                synchronize_session=False
+            )
             session.commit()
 
     def _sweep(self) -> None:
         import sqlalchemy as sa
+
         now = self._clock()
         if now - self._last_sweep < min(SWEEP_EVERY_SECONDS, self.ttl_seconds):
             return
         self._last_sweep = now
         with self.session_scope() as session:
-            idle = session.query(self.SQLEvent.sender_id).group_by(self.SQLEvent.sender_id) \
-                .having(sa.func.max(self.SQLEvent.timestamp) < now - self.ttl_seconds).subquery()
-            count = session.query(self.SQLEvent).filter(self.SQLEvent.sender_id.in_(sa.select(idle.c.sender_id))) \
+            idle = (
+                session.query(self.SQLEvent.sender_id)
+                .group_by(self.SQLEvent.sender_id)
+                .having(sa.func.max(self.SQLEvent.timestamp) < now - self.ttl_seconds)
+                .subquery()
+            )
+            count = (
+                session.query(self.SQLEvent)
+                .filter(self.SQLEvent.sender_id.in_(sa.select(idle.c.sender_id)))
                 .delete(synchronize_session=False)
+            )
             session.commit()
         if count:
             logger.info("idle conversation events erased: %d", count)
@@ -386,9 +444,13 @@ def reseal_conversations(env: Optional[Dict[str, str]] = None, keyring: Any = No
     done: Dict[str, int] = {}
     ring = _keyring(keyring)
     if env.get("ND_REDIS_HOST"):
-        store = ErasingRedisTrackerStore(Domain.empty(), host=env["ND_REDIS_HOST"],
-                                         port=int(env.get("ND_REDIS_PORT") or 6379),
-                                         db=int(env.get("ND_REDIS_DB") or 5), keyring=ring)
+        store = ErasingRedisTrackerStore(
+            Domain.empty(),
+            host=env["ND_REDIS_HOST"],
+            port=int(env.get("ND_REDIS_PORT") or 6379),
+            db=int(env.get("ND_REDIS_DB") or 5),
+            keyring=ring,
+        )
         done["redis"] = store.reseal()
     if env.get("ND_TRACKER_DB_URL"):
         store_sql = ErasingSQLTrackerStore(Domain.empty(), host=env["ND_TRACKER_DB_URL"], keyring=ring)
@@ -405,13 +467,18 @@ class PseudonymousRedisLockStore(RedisLockStore):
         options = {**(getattr(endpoint_config, "kwargs", None) or {}), **kwargs}
         host = getattr(endpoint_config, "url", None) or options.pop("host", "localhost")
         allowed = ("username", "password", "use_ssl", "key_prefix", "socket_timeout")
-        super().__init__(host=host, port=int(options.pop("port", 6379)), db=int(options.pop("db", 1)),
-                         **{k: v for k, v in options.items() if k in allowed})
+        super().__init__(
+            host=host,
+            port=int(options.pop("port", 6379)),
+            db=int(options.pop("db", 1)),
+            **{k: v for k, v in options.items() if k in allowed},
+        )
         self.keyring = _keyring(keyring)
 
     @asynccontextmanager
-    async def lock(self, conversation_id: Text, lock_lifetime: float = LOCK_LIFETIME,
-                   wait_time_in_seconds: float = 1) -> AsyncIterator[Any]:
+    async def lock(
+        self, conversation_id: Text, lock_lifetime: float = LOCK_LIFETIME, wait_time_in_seconds: float = 1
+    ) -> AsyncIterator[Any]:
         pseudonym = self.keyring.conversation_id(conversation_id, PSEUDONYM_CHANNEL)
         async with super().lock(pseudonym, lock_lifetime, wait_time_in_seconds) as ticket:
             yield ticket

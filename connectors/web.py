@@ -8,6 +8,7 @@ socket.io client comes from node_modules (package.json, `make setup`).
 Configuration: ND_WEB_HOST (127.0.0.1), ND_WEB_PORT (8000), ND_SOCKET_URL
 (http://localhost:5005), ND_QUICK_EXIT_URL (https://meteofrance.com/).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,8 +34,12 @@ DEFAULT_QUICK_EXIT_URL = "https://meteofrance.com/"
 # The government's page on protecting oneself (traces, spied phone): shown with the quick exit.
 ADVICE_URL = "https://arretonslesviolences.gouv.fr/"
 
-JS, CSS, HTML, SVG = ("text/javascript; charset=utf-8", "text/css; charset=utf-8",
-                      "text/html; charset=utf-8", "image/svg+xml")
+JS, CSS, HTML, SVG = (
+    "text/javascript; charset=utf-8",
+    "text/css; charset=utf-8",
+    "text/html; charset=utf-8",
+    "image/svg+xml",
+)
 FILES: Dict[str, Tuple[Path, str]] = {
     "/": (WIDGET_DIR / "demo" / "index.html", HTML),
     "/demo.css": (WIDGET_DIR / "demo" / "demo.css", CSS),
@@ -68,21 +73,25 @@ def content_security_policy(socket: str) -> str:
     parts = urlsplit(socket)
     origin = f"{parts.scheme}://{parts.netloc}"
     ws = ("wss://" if parts.scheme == "https" else "ws://") + parts.netloc
-    return ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-            f"connect-src 'self' {origin} {ws}; base-uri 'none'; form-action 'none'; "
-            "frame-ancestors 'none'")
+    return (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+        f"connect-src 'self' {origin} {ws}; base-uri 'none'; form-action 'none'; "
+        "frame-ancestors 'none'"
+    )
 
 
 def _page(status: int, title: str, text: str) -> HTTPResponse:
-    body = (f"<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}"
-            f"</title></head><body><h1>{html.escape(title)}</h1><p>{html.escape(text)}</p>"
-            "<p><a href=\"/\">Retour à l'accueil</a></p></body></html>")
+    body = (
+        f'<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>{html.escape(title)}'
+        f"</title></head><body><h1>{html.escape(title)}</h1><p>{html.escape(text)}</p>"
+        '<p><a href="/">Retour à l\'accueil</a></p></body></html>'
+    )
     return response.html(body, status=status)
 
 
 def create_app(name: str = "nd_web") -> Sanic:
     app = Sanic(name)
-    app.config.REQUEST_MAX_SIZE = 16 * 1024     # nothing is posted here
+    app.config.REQUEST_MAX_SIZE = 16 * 1024  # nothing is posted here
     socket = socket_url()
     csp = content_security_policy(socket)
     config = {"socketUrl": socket, "quickExitUrl": quick_exit_url(), "adviceUrl": ADVICE_URL}
@@ -94,7 +103,7 @@ def create_app(name: str = "nd_web") -> Sanic:
         resp.headers["Referrer-Policy"] = "no-referrer"
         resp.headers["X-Frame-Options"] = "DENY"
         resp.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), interest-cohort=()"
-        resp.headers["Cache-Control"] = "no-store"    # nothing of the visit kept in the browser cache
+        resp.headers["Cache-Control"] = "no-store"  # nothing of the visit kept in the browser cache
 
     @app.get("/widget-config.json")
     async def widget_config(request: Request) -> HTTPResponse:
@@ -105,17 +114,24 @@ def create_app(name: str = "nd_web") -> Sanic:
         async def handler(request: Request) -> HTTPResponse:
             try:
                 body = path.read_bytes()
-            except OSError:
+            except OSError as error:
                 if path.is_relative_to(NODE_MODULES):
-                    return _page(503, "Service indisponible",
-                                 "Le client socket.io n'est pas installé : lancez « make setup ».")
-                raise NotFound("fichier absent")
+                    return _page(
+                        503, "Service indisponible", "Le client socket.io n'est pas installé : lancez « make setup »."
+                    )
+                raise NotFound("fichier absent") from error
             return response.raw(body, content_type=content_type)
+
         return handler
 
     for route, (path, content_type) in FILES.items():
-        app.add_route(serve(path, content_type), route, methods=["GET", "HEAD"], strict_slashes=True,
-                      name="file" + route.replace("/", "_").replace(".", "_"))
+        app.add_route(
+            serve(path, content_type),
+            route,
+            methods=["GET", "HEAD"],
+            strict_slashes=True,
+            name="file" + route.replace("/", "_").replace(".", "_"),
+        )
 
     @app.exception(NotFound)
     async def not_found(request: Request, exc: Exception) -> HTTPResponse:

@@ -5,6 +5,7 @@
 Prints, per threshold, recall per critical kind and the false-alarm rate on `aucun`
 messages: what FORCE and NET in bot/safety/decision.py were chosen from.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,19 +33,21 @@ def main() -> None:
     docs_cache: dict[str, object] = {}
     if not args.no_spacy:
         import spacy
+
         nlp = spacy.load("fr_core_news_md")
-        for text, doc in zip([t for t, _ in examples], nlp.pipe([t.lower() for t, _ in examples], batch_size=256)):
+        texts = [t for t, _ in examples]
+        for text, doc in zip(texts, nlp.pipe([t.lower() for t in texts], batch_size=256), strict=True):
             docs_cache[text] = doc
         parse = docs_cache.__getitem__
     results: list[tuple[str, dict[str, float], list]] = []
     texts_by_id: dict[int, str] = {}
     for fold in range(args.folds):
-        test = examples[fold::args.folds]
+        test = examples[fold :: args.folds]
         train = [e for i, e in enumerate(examples) if i % args.folds != fold]
         model = SafetyModel.train(train, parse=parse)
         probs = model.probabilities_many([t for t, _ in test], [parse(t) if parse else None for t, _ in test])
-        results += [(label, p, scan(text)) for (text, label), p in zip(test, probs)]
-        texts_by_id.update({id(p): text for (text, _), p in zip(test, probs)})
+        results += [(label, p, scan(text)) for (text, label), p in zip(test, probs, strict=True)]
+        texts_by_id.update({id(p): text for (text, _), p in zip(test, probs, strict=True)})
     print(f"{len(examples)} examples, {args.folds} folds")
     det_fa = sum(1 for lab, p, s in results if lab == NONE and any(x.sure for x in s))
     det_hit = {k: sum(1 for lab, p, s in results if lab == k and any(x.sure for x in s)) for k in KINDS}
@@ -54,14 +57,19 @@ def main() -> None:
             if lab == NONE and any(x.sure for x in s):
                 print("  DETECTOR FA", [x.rule for x in s if x.sure], texts_by_id.get(id(p), ""))
     import bot.safety.decision as decision
+
     for force in (0.55, 0.65, 0.75, 0.85):
         for net in (0.05, 0.1, 0.2):
             decision.FORCE, decision.NET, decision.NET_WHEN_UNSURE = force, net, net
             line = [f"FORCE={force} NET={net}:"]
             for kind in KINDS:
                 rows = [(p, s) for lab, p, s in results if lab == kind]
-                hit = sum(1 for p, s in rows if decision.NUMBERS_NEEDED[kind] <= decision.numbers_given(
-                    decision.decide(s, p, "x", [{"confidence": 1.0}])))
+                hit = sum(
+                    1
+                    for p, s in rows
+                    if decision.NUMBERS_NEEDED[kind]
+                    <= decision.numbers_given(decision.decide(s, p, "x", [{"confidence": 1.0}]))
+                )
                 line.append(f"{kind} {hit / len(rows):.3f}")
             nones = [(p, s) for lab, p, s in results if lab == NONE]
             ds = [decision.decide(s, p, "x", [{"confidence": 1.0}]) for p, s in nones]
@@ -69,6 +77,7 @@ def main() -> None:
             lines = sum(1 for d in ds if not d.kind and d.net)
             line.append(f"false alarms {fa / len(nones):.1%}, line on {lines / len(nones):.1%}")
             print("  ".join(line))
+
 
 if __name__ == "__main__":
     main()

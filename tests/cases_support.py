@@ -5,6 +5,7 @@
 own database `nd_test_<random>` and drops it at the end. An unreachable
 server fails the PostgreSQL tests: CI has one, a skip would hide a regression.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,8 +21,15 @@ from bot.cases.model import CaseDraft, ContactPlan
 from bot.cases.store import CaseStore, make_engine
 
 PG_ADMIN_URL = os.environ.get("ND_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
-CASE_ENV = ("DATABASE_URL", "ND_CASE_KEYS", "ND_HMAC_KEY", "ND_KEY_FILE", "ND_OUTBOX_DIR",
-            "ND_RETENTION_DAYS", "ND_DB_TIMEOUT_SECONDS")
+CASE_ENV = (
+    "DATABASE_URL",
+    "ND_CASE_KEYS",
+    "ND_HMAC_KEY",
+    "ND_KEY_FILE",
+    "ND_OUTBOX_DIR",
+    "ND_RETENTION_DAYS",
+    "ND_DB_TIMEOUT_SECONDS",
+)
 
 # Personal values that must never appear in clear anywhere in the database.
 PHONE_TYPED, PHONE = "06 12 34 56 78", "+33612345678"
@@ -32,8 +40,21 @@ TIME_WINDOW = "mardi entre 14h et 15h30"
 ANSWER = "hébergée chez ma sœur Bérénice"
 NOTE = "Rappel prévu, voisine de confiance Ophélie"
 OUTCOME = "orientée vers le CHRS Tournesol"
-SECRETS = (PHONE, PHONE.lstrip("+"), "612345678", EMAIL, CODE_WORD, FIRST_NAME, TIME_WINDOW,
-           ANSWER, NOTE, OUTCOME, "Bérénice", "Ophélie", "Tournesol")
+SECRETS = (
+    PHONE,
+    PHONE.lstrip("+"),
+    "612345678",
+    EMAIL,
+    CODE_WORD,
+    FIRST_NAME,
+    TIME_WINDOW,
+    ANSWER,
+    NOTE,
+    OUTCOME,
+    "Bérénice",
+    "Ophélie",
+    "Tournesol",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -74,14 +95,16 @@ def dead_url() -> str:
 def pg_database():
     url = sa.engine.make_url(PG_ADMIN_URL)
     name = f"nd_test_{secrets.token_hex(5)}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT", future=True,
-                             connect_args={"connect_timeout": 3})
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT", future=True, connect_args={"connect_timeout": 3})
     try:
         with admin.connect() as conn:
             conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
     except sa.exc.OperationalError as exc:
-        pytest.fail(f"PostgreSQL injoignable sur {url.host}:{url.port} ({type(exc).__name__}) : "
-                    "les tests PostgreSQL en ont besoin (ND_TEST_PG_ADMIN_URL)", pytrace=False)
+        pytest.fail(
+            f"PostgreSQL injoignable sur {url.host}:{url.port} ({type(exc).__name__}) : "
+            "les tests PostgreSQL en ont besoin (ND_TEST_PG_ADMIN_URL)",
+            pytrace=False,
+        )
     try:
         yield url.set(database=name).render_as_string(hide_password=False)
     finally:
@@ -96,7 +119,10 @@ def _truncate(url: str) -> None:
         with engine.begin() as conn:
             exists = conn.exec_driver_sql("SELECT to_regclass('public.cases')").scalar()
             if exists:
-                conn.exec_driver_sql("TRUNCATE cases, case_notes, case_events, case_assignments, audit_log, console_sessions, operators, live_sessions, live_messages RESTART IDENTITY")
+                conn.exec_driver_sql(
+                    "TRUNCATE cases, case_notes, case_events, case_assignments, audit_log, console_sessions, operators,"
+                    " live_sessions, live_messages RESTART IDENTITY"
+                )
     finally:
         engine.dispose()
 
@@ -131,16 +157,38 @@ def conv(keyring: KeyRing, raw: str = "chat-42", channel: str = "web") -> str:
     return keyring.conversation_id(raw, channel)
 
 
-def make_draft(keyring: KeyRing, raw: str = "chat-42", *, signals=(), territory="95",
-               measures=("aide_universelle_urgence",), via="sms", **kw) -> CaseDraft:
+def make_draft(
+    keyring: KeyRing,
+    raw: str = "chat-42",
+    *,
+    signals=(),
+    territory="95",
+    measures=("aide_universelle_urgence",),
+    via="sms",
+    **kw,
+) -> CaseDraft:
     contact = kw.pop("contact", None) or ContactPlan.validated(
-        via, EMAIL if via == "email" else PHONE_TYPED, time_windows=[TIME_WINDOW],
-        may_leave_message=False, code_word=CODE_WORD, first_name=FIRST_NAME)
-    return CaseDraft(conversation_id=conv(keyring, raw), channel="web", contact=contact,
-                     territory=territory, measures=list(measures), danger_signals=list(signals),
-                     eligibility={"answers": {"logement": ANSWER, "enfants": 2},
-                                  "outcomes": {"auu": "eligible"}, "rules_version": "2026-01"},
-                     **kw)
+        via,
+        EMAIL if via == "email" else PHONE_TYPED,
+        time_windows=[TIME_WINDOW],
+        may_leave_message=False,
+        code_word=CODE_WORD,
+        first_name=FIRST_NAME,
+    )
+    return CaseDraft(
+        conversation_id=conv(keyring, raw),
+        channel="web",
+        contact=contact,
+        territory=territory,
+        measures=list(measures),
+        danger_signals=list(signals),
+        eligibility={
+            "answers": {"logement": ANSWER, "enfants": 2},
+            "outcomes": {"auu": "eligible"},
+            "rules_version": "2026-01",
+        },
+        **kw,
+    )
 
 
 def raw_dump(url: str) -> str:

@@ -1,4 +1,5 @@
 """Shared fixtures. The end-to-end ones start the real servers on free ports."""
+
 from __future__ import annotations
 
 import json
@@ -57,8 +58,13 @@ class Bot:
         return "\n".join(m.get("text", "") for m in self.say(sender, message))
 
 
-def _start_bot(tmp_path_factory, with_actions: bool = True, scaled_redis_db: int | None = None,
-               extra_env: dict | None = None, rasa_args: tuple = ()):
+def _start_bot(
+    tmp_path_factory,
+    with_actions: bool = True,
+    scaled_redis_db: int | None = None,
+    extra_env: dict | None = None,
+    rasa_args: tuple = (),
+):
     """Rasa (and, unless told otherwise, the action server) on free ports; yields a Bot.
 
     `scaled_redis_db`: two Rasa workers sharing conversations through Redis (endpoints.scaled.yml).
@@ -69,32 +75,68 @@ def _start_bot(tmp_path_factory, with_actions: bool = True, scaled_redis_db: int
     rasa_port, actions_port = free_port(), free_port()
     state_dir = tmp_path_factory.mktemp("state")  # case database, keys and outbox of this run
     action_token = secrets.token_urlsafe(24)  # what Rasa sends (endpoints.yml) and the launcher checks
-    env = {**os.environ, "ND_ACTION_ENDPOINT": f"http://127.0.0.1:{actions_port}/webhook",
-           "ND_ACTION_TOKEN": action_token, "ND_STATE_DIR": str(state_dir),
-           "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2",
-           # Every test talks from 127.0.0.1: the channels' rate limits are tested on their own.
-           "ND_RATE_PER_CONVERSATION": "100000", "ND_RATE_PER_ADDRESS": "100000"}
+    env = {
+        **os.environ,
+        "ND_ACTION_ENDPOINT": f"http://127.0.0.1:{actions_port}/webhook",
+        "ND_ACTION_TOKEN": action_token,
+        "ND_STATE_DIR": str(state_dir),
+        "RASA_TELEMETRY_ENABLED": "false",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        # Every test talks from 127.0.0.1: the channels' rate limits are tested on their own.
+        "ND_RATE_PER_CONVERSATION": "100000",
+        "ND_RATE_PER_ADDRESS": "100000",
+    }
     env.update(extra_env or {})
     endpoints = "endpoints.yml"
     if scaled_redis_db is not None:
         endpoints = "endpoints.scaled.yml"
-        env.update({"SANIC_WORKERS": "2", "ND_REDIS_HOST": "127.0.0.1", "ND_REDIS_PORT": "6379",
-                    "ND_REDIS_DB": str(scaled_redis_db), "ND_REDIS_LOCK_DB": str(scaled_redis_db + 1)})
+        env.update(
+            {
+                "SANIC_WORKERS": "2",
+                "ND_REDIS_HOST": "127.0.0.1",
+                "ND_REDIS_PORT": "6379",
+                "ND_REDIS_DB": str(scaled_redis_db),
+                "ND_REDIS_LOCK_DB": str(scaled_redis_db + 1),
+            }
+        )
     logs = {"actions": logs_dir / "actions.log", "rasa": logs_dir / "rasa.log"}
     procs = []
     try:
         if with_actions:
             with open(logs["actions"], "w") as out:
-                procs.append(subprocess.Popen(
-                    [sys.executable, "-m", "connectors.action_server", "--port", str(actions_port)],
-                    cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT))
+                procs.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", "connectors.action_server", "--port", str(actions_port)],
+                        cwd=ROOT,
+                        env=env,
+                        stdout=out,
+                        stderr=subprocess.STDOUT,
+                    )
+                )
         else:
             logs["actions"].write_text("")
         with open(logs["rasa"], "w") as out:
-            procs.append(subprocess.Popen(
-                [str(VENV_BIN / "rasa"), "run", "--model", str(MODEL), "--port", str(rasa_port),
-                 "--credentials", CREDENTIALS, "--endpoints", endpoints, *rasa_args],
-                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT))
+            procs.append(
+                subprocess.Popen(
+                    [
+                        str(VENV_BIN / "rasa"),
+                        "run",
+                        "--model",
+                        str(MODEL),
+                        "--port",
+                        str(rasa_port),
+                        "--credentials",
+                        CREDENTIALS,
+                        "--endpoints",
+                        endpoints,
+                        *rasa_args,
+                    ],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                )
+            )
         if with_actions:
             wait_http(f"http://127.0.0.1:{actions_port}/health", procs[0])
         wait_http(f"http://127.0.0.1:{rasa_port}/", procs[-1])
@@ -127,6 +169,7 @@ def bot_without_actions(tmp_path_factory) -> Bot:
 def scaled_bot(tmp_path_factory) -> Bot:
     """Two Rasa workers and Redis (databases 12 and 13, emptied before and after)."""
     import redis
+
     for db in (12, 13):
         redis.StrictRedis(host="127.0.0.1", port=6379, db=db).flushdb()
     yield from _start_bot(tmp_path_factory, scaled_redis_db=12)
@@ -155,25 +198,38 @@ def web_bot(tmp_path_factory):
     """The widget's stack: Rasa + actions, `python -m connectors.web`, a neutral quick-exit page."""
     import http.server
     import threading
+
     web_port, api_token = free_port(), secrets.token_urlsafe(16)
     neutral_dir = tmp_path_factory.mktemp("neutre")
     (neutral_dir / "neutre.html").write_text(
-        '<!doctype html><meta charset="utf-8"><title>Météo</title><h1>Prévisions météo</h1>', encoding="utf-8")
+        '<!doctype html><meta charset="utf-8"><title>Météo</title><h1>Prévisions météo</h1>', encoding="utf-8"
+    )
 
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args):
             pass
-    handler = lambda *a, **k: Quiet(*a, directory=str(neutral_dir), **k)
+
+    def handler(*a, **k):
+        return Quiet(*a, directory=str(neutral_dir), **k)
+
     neutral = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=neutral.serve_forever, daemon=True).start()
     origin = f"http://127.0.0.1:{web_port}"
-    for bot in _start_bot(tmp_path_factory, extra_env={"ND_ALLOWED_ORIGINS": origin},
-                          rasa_args=("--enable-api", "--auth-token", api_token)):
-        env = {**os.environ, "ND_WEB_PORT": str(web_port), "ND_SOCKET_URL": bot.url.split("/webhooks")[0],
-               "ND_QUICK_EXIT_URL": f"http://127.0.0.1:{neutral.server_address[1]}/neutre.html"}
+    for bot in _start_bot(
+        tmp_path_factory,
+        extra_env={"ND_ALLOWED_ORIGINS": origin},
+        rasa_args=("--enable-api", "--auth-token", api_token),
+    ):
+        env = {
+            **os.environ,
+            "ND_WEB_PORT": str(web_port),
+            "ND_SOCKET_URL": bot.url.split("/webhooks")[0],
+            "ND_QUICK_EXIT_URL": f"http://127.0.0.1:{neutral.server_address[1]}/neutre.html",
+        }
         with open(bot.logs["rasa"].parent / "web.log", "w") as out:
-            web = subprocess.Popen([sys.executable, "-m", "connectors.web"], cwd=ROOT, env=env,
-                                   stdout=out, stderr=subprocess.STDOUT)
+            web = subprocess.Popen(
+                [sys.executable, "-m", "connectors.web"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+            )
         try:
             wait_http(origin + "/", web, timeout=30)
             yield WebBot(bot, web_port, api_token, neutral.server_address[1])

@@ -7,6 +7,7 @@ deleteMessage(s), setWebhook, deleteWebhook, setMyCommands, getMe, getUpdates (u
 by the test). `fail_next(method, retry_after=s)` makes the next call of `method` answer 429,
 `refuse_next(method)` 400.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -19,9 +20,21 @@ from typing import Any, Dict, List, Optional
 from aiohttp import web
 
 # Parameters python-telegram-bot sends JSON-encoded (strings are sent as they are).
-JSON_PARAMS = {"chat_id", "reply_markup", "message_ids", "message_id", "allowed_updates", "commands",
-               "link_preview_options", "offset", "timeout", "limit", "max_connections", "show_alert",
-               "drop_pending_updates"}
+JSON_PARAMS = {
+    "chat_id",
+    "reply_markup",
+    "message_ids",
+    "message_id",
+    "allowed_updates",
+    "commands",
+    "link_preview_options",
+    "offset",
+    "timeout",
+    "limit",
+    "max_connections",
+    "show_alert",
+    "drop_pending_updates",
+}
 
 
 @dataclass
@@ -90,8 +103,11 @@ class FakeTelegram:
     def sent_ids(self, chat_id: int) -> List[int]:
         """message_id of every message sendMessage created in this chat."""
         with self._lock:
-            return [c.params["_message_id"] for c in self.calls
-                    if c.method == "sendMessage" and c.params.get("chat_id") == chat_id and "_message_id" in c.params]
+            return [
+                c.params["_message_id"]
+                for c in self.calls
+                if c.method == "sendMessage" and c.params.get("chat_id") == chat_id and "_message_id" in c.params
+            ]
 
     def deleted_ids(self, chat_id: int) -> List[int]:
         with self._lock:
@@ -155,13 +171,20 @@ class FakeTelegram:
             retry_after = pending.pop(0) if pending else None
         if retry_after == 0:
             call.params["_answered"] = 400
-            return web.json_response({"ok": False, "error_code": 400,
-                                      "description": "Bad Request: message can't be deleted"}, status=400)
+            return web.json_response(
+                {"ok": False, "error_code": 400, "description": "Bad Request: message can't be deleted"}, status=400
+            )
         if retry_after is not None:
             call.params["_answered"] = 429
-            return web.json_response({"ok": False, "error_code": 429,
-                                      "description": f"Too Many Requests: retry after {retry_after}",
-                                      "parameters": {"retry_after": retry_after}}, status=429)
+            return web.json_response(
+                {
+                    "ok": False,
+                    "error_code": 429,
+                    "description": f"Too Many Requests: retry after {retry_after}",
+                    "parameters": {"retry_after": retry_after},
+                },
+                status=429,
+            )
         if method == "getUpdates":
             return await self._get_updates(params)
         return web.json_response(self._answer(call))
@@ -176,19 +199,31 @@ class FakeTelegram:
             chat_id = params["chat_id"]
             message_id = self.take_message_id(chat_id)
             call.params["_message_id"] = message_id
-            result = {"message_id": message_id, "date": int(time.time()),
-                      "chat": {"id": chat_id, "type": "private", "first_name": "Test"},
-                      "from": {"id": 1, "is_bot": True, "first_name": "Nouveau départ"}, "text": text}
+            result = {
+                "message_id": message_id,
+                "date": int(time.time()),
+                "chat": {"id": chat_id, "type": "private", "first_name": "Test"},
+                "from": {"id": 1, "is_bot": True, "first_name": "Nouveau départ"},
+                "text": text,
+            }
             if "reply_markup" in params:
                 result["reply_markup"] = params["reply_markup"]
             return {"ok": True, "result": result}
         if method == "getMe":
-            return {"ok": True, "result": {"id": 1, "is_bot": True, "first_name": "Nouveau départ",
-                                           "username": "nouveau_depart_bot"}}
+            return {
+                "ok": True,
+                "result": {"id": 1, "is_bot": True, "first_name": "Nouveau départ", "username": "nouveau_depart_bot"},
+            }
         if method == "deleteMessages" and len(params.get("message_ids") or []) > 100:
             return {"ok": False, "error_code": 400, "description": "Bad Request: too many messages"}
-        if method in ("answerCallbackQuery", "deleteMessages", "deleteMessage", "setWebhook", "deleteWebhook",
-                      "setMyCommands"):
+        if method in (
+            "answerCallbackQuery",
+            "deleteMessages",
+            "deleteMessage",
+            "setWebhook",
+            "deleteWebhook",
+            "setMyCommands",
+        ):
             return {"ok": True, "result": True}
         return {"ok": False, "error_code": 404, "description": "Not Found: method not found"}
 

@@ -1,4 +1,5 @@
 """The action server is internal: a call without Rasa's token is refused, a failure echoes nothing."""
+
 from __future__ import annotations
 
 import json
@@ -26,8 +27,9 @@ def server(tmp_path_factory):
     env = {**os.environ, "ND_ACTION_TOKEN": TOKEN, "ND_ACTION_PORT": str(port), "ND_STATE_DIR": str(state)}
     env.pop("ND_ACTION_HOST", None)
     with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "connectors.action_server"], cwd=ROOT, env=env,
-                                stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "connectors.action_server"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
     try:
         wait_http(f"http://127.0.0.1:{port}/health", proc, timeout=60)
         yield {"url": f"http://127.0.0.1:{port}", "state": state, "log": log}
@@ -47,21 +49,38 @@ def post(url: str, body: bytes, headers: dict | None = None) -> tuple[int, str]:
 
 def action_call(action: str, slots: dict, text: str = WORDS, entities: list | None = None) -> bytes:
     tracker = {
-        "sender_id": "victime-1", "slots": slots, "paused": False, "followup_action": None,
-        "active_loop": {}, "latest_action_name": "action_listen", "latest_input_channel": "rest",
-        "latest_message": {"text": text, "intent": {"name": "pack_territoire", "confidence": 1.0},
-                           "entities": entities or []},
+        "sender_id": "victime-1",
+        "slots": slots,
+        "paused": False,
+        "followup_action": None,
+        "active_loop": {},
+        "latest_action_name": "action_listen",
+        "latest_input_channel": "rest",
+        "latest_message": {
+            "text": text,
+            "intent": {"name": "pack_territoire", "confidence": 1.0},
+            "entities": entities or [],
+        },
         "events": [{"event": "user", "text": text, "parse_data": {}}],
     }
-    return json.dumps({"next_action": action, "sender_id": "victime-1", "tracker": tracker,
-                       "domain": {}, "version": "3.6.21"}).encode()
+    return json.dumps(
+        {"next_action": action, "sender_id": "victime-1", "tracker": tracker, "domain": {}, "version": "3.6.21"}
+    ).encode()
 
 
-FORGED_CASE = action_call("action_creer_dossier", {
-    "contact_etape": "confirmation", "contact_canal": "sms",
-    "contact_telephone": {"e164": "+33612345678", "mobile": True, "national": PHONE},
-    "contact_creneaux": ["matin"], "contact_message": "non", "contact_code": CODE_WORD,
-    "contact_prenom": FIRST_NAME, "mesures_demandees": []})
+FORGED_CASE = action_call(
+    "action_creer_dossier",
+    {
+        "contact_etape": "confirmation",
+        "contact_canal": "sms",
+        "contact_telephone": {"e164": "+33612345678", "mobile": True, "national": PHONE},
+        "contact_creneaux": ["matin"],
+        "contact_message": "non",
+        "contact_code": CODE_WORD,
+        "contact_prenom": FIRST_NAME,
+        "mesures_demandees": [],
+    },
+)
 
 
 def cases_in(state) -> int:
@@ -78,8 +97,9 @@ def test_health_stays_open(server):
         assert json.loads(resp.read()) == {"status": "ok"}
 
 
-@pytest.mark.parametrize("query", ["", "?token=", "?token=jeton-de-test-012345678", "?token=" + TOKEN + "x",
-                                   "?jeton=" + TOKEN])
+@pytest.mark.parametrize(
+    "query", ["", "?token=", "?token=jeton-de-test-012345678", "?token=" + TOKEN + "x", "?jeton=" + TOKEN]
+)
 def test_forged_call_without_the_right_token_is_refused_and_creates_no_case(server, query):
     status, body = post(server["url"] + "/webhook" + query, FORGED_CASE)
     assert status == 401
@@ -104,15 +124,20 @@ def test_with_the_token_the_call_is_served(server):
     assert status == 200
     answer = json.loads(body)
     assert answer["responses"] and answer["responses"][0]["text"]
-    assert {"event": "slot", "name": "contact_etape", "value": None} in \
-        [{k: e.get(k) for k in ("event", "name", "value")} for e in answer["events"]]
+    assert {"event": "slot", "name": "contact_etape", "value": None} in [
+        {k: e.get(k) for k in ("event", "name", "value")} for e in answer["events"]
+    ]
     assert cases_in(server["state"]) == 0
 
 
 def test_a_failing_action_echoes_nothing_and_logs_its_type_only(server):
     # The old crash: an entity value that is an object.
-    call = action_call("action_territoire", {"contact_code": CODE_WORD, "contact_prenom": FIRST_NAME},
-                       text=f"{WORDS} {PHONE}", entities=[{"entity": "departement", "value": {"a": 1}}])
+    call = action_call(
+        "action_territoire",
+        {"contact_code": CODE_WORD, "contact_prenom": FIRST_NAME},
+        text=f"{WORDS} {PHONE}",
+        entities=[{"entity": "departement", "value": {"a": 1}}],
+    )
     status, body = post(server["url"] + "/webhook?token=" + TOKEN, call)
     assert status in (200, 500)  # 200 once the action itself tolerates it
     for personal in (PHONE, CODE_WORD, FIRST_NAME, WORDS, "victime-1"):
@@ -124,9 +149,17 @@ def test_a_failing_action_echoes_nothing_and_logs_its_type_only(server):
         assert personal not in log
 
 
-@pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b'{"next_action": 3}', b"{}",
-                                  b'{"next_action": "action_territoire", "tracker": {"slots": []}}',
-                                  zlib.compress(b"{")])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b"[1, 2]",
+        b'{"next_action": 3}',
+        b"{}",
+        b'{"next_action": "action_territoire", "tracker": {"slots": []}}',
+        zlib.compress(b"{"),
+    ],
+)
 def test_malformed_calls_get_a_4xx_not_a_500(server, body):
     headers = {"Content-Encoding": "deflate"} if body.startswith(b"x\x9c") else {}
     status, text = post(server["url"] + "/webhook?token=" + TOKEN, body, headers)

@@ -1,4 +1,5 @@
 """Custom actions run on tracker fixtures (tests/fixtures/trackers), no Rasa server needed."""
+
 import asyncio
 import json
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Questionnaire actions on tracker fixtures (tests/fixtures/trackers/questionnaire_*.json)."""
+
 import asyncio
 import datetime as dt
 import json
@@ -9,8 +10,13 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions import ActionRepondre
-from actions.eligibility import (ActionAskRevenus, ActionEligibiliteDebut, ActionPauseQuestionnaire,
-                                 ActionResultatsEligibilite, ValidateEligibiliteForm)
+from actions.eligibility import (
+    ActionAskRevenus,
+    ActionEligibiliteDebut,
+    ActionPauseQuestionnaire,
+    ActionResultatsEligibilite,
+    ValidateEligibiliteForm,
+)
 from bot.eligibility.service import build_eligibility
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,7 +40,7 @@ def test_a_garbled_income_is_refused_and_counted():
     messages, slots, _ = _run(ValidateEligibiliteForm(ELIG), _tracker("questionnaire_revenus_brouille"))
     assert slots["revenus"] is None and slots["echecs_question"] == 2
     assert slots["requested_slot"] == "revenus"
-    assert messages == []        # the form asks again through action_ask_revenus
+    assert messages == []  # the form asks again through action_ask_revenus
 
 
 def test_after_two_failures_the_question_is_explained_with_a_skip_button():
@@ -47,16 +53,16 @@ def test_after_two_failures_the_question_is_explained_with_a_skip_button():
 
 def test_a_question_in_the_middle_is_answered_then_the_question_comes_back():
     messages, slots, _ = _run(ValidateEligibiliteForm(ELIG), _tracker("questionnaire_question_au_milieu"))
-    assert messages and "€" in messages[0]["text"]          # the amount topic, from the knowledge base
+    assert messages and "€" in messages[0]["text"]  # the amount topic, from the knowledge base
     assert slots["enfants"] is None and slots["reprise"] is True
-    assert "echecs_question" not in slots                    # not counted as a failure
+    assert "echecs_question" not in slots  # not counted as a failure
     assert slots["requested_slot"] == "enfants"
 
 
 def test_a_main_courante_ends_the_aid_questions():
     _, slots, _ = _run(ValidateEligibiliteForm(ELIG), _tracker("questionnaire_main_courante"))
     assert slots["preuve"] == "main_courante"
-    assert slots["requested_slot"] is None                   # nothing more to ask for this aid
+    assert slots["requested_slot"] is None  # nothing more to ask for this aid
 
 
 def test_the_summary_is_measure_by_measure_and_offers_a_referent():

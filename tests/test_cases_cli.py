@@ -1,4 +1,5 @@
 """python -m bot purge / rotate-keys / migrate / flush-outbox."""
+
 import datetime as dt
 import json
 import os
@@ -12,11 +13,16 @@ import sqlalchemy as sa
 from bot.__main__ import main
 from bot.cases.crypto import KeyRing, UnknownKeyError, load_keyring
 from bot.cases.model import CLOSED, utcnow
-from bot.cases.schema import cases
 from bot.cases.outbox import Outbox
+from bot.cases.schema import cases
 from bot.cases.store import CaseStore, make_engine
 from tests.cases_support import (  # noqa: F401
-    NOTE, _case_env, db_url, dead_url, make_draft, pg_database,
+    NOTE,
+    _case_env,
+    db_url,
+    dead_url,
+    make_draft,
+    pg_database,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,7 +39,8 @@ def envelopes(url: str) -> list[str]:
     with engine.connect() as c:
         rows = c.exec_driver_sql(
             "SELECT contact_enc, eligibility_enc, danger_signals_enc, outcome_enc FROM cases "
-            "UNION ALL SELECT body_enc, NULL, NULL, NULL FROM case_notes").all()
+            "UNION ALL SELECT body_enc, NULL, NULL, NULL FROM case_notes"
+        ).all()
     engine.dispose()
     return [t for row in rows for t in row if t is not None]
 
@@ -70,8 +77,14 @@ def test_purge_command(env_db, monkeypatch, capsys):
 def test_purge_through_the_entry_point(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "ND_CASE_KEYS", "ND_HMAC_KEY")}
     env["ND_STATE_DIR"] = str(tmp_path / "state")
-    out = subprocess.run([sys.executable, "-m", "bot", "purge", "--days", "7"], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "bot", "purge", "--days", "7"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     assert "0 dossier(s)" in out.stdout and "7 jours" in out.stdout
     assert (tmp_path / "state" / "cases.sqlite3").exists()
@@ -141,6 +154,7 @@ def test_drop_old_refused_while_data_still_needs_them(env_db, capsys):
 
 def test_rotate_keys_with_keys_in_the_environment(env_db, monkeypatch, capsys):
     from bot.cases.crypto import generate_key
+
     k_old = generate_key()
     monkeypatch.setenv("ND_CASE_KEYS", k_old)
     store = CaseStore(env_db)

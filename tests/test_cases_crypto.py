@@ -1,4 +1,5 @@
 """Encryption at rest: round trip, tampering, swapped fields, wrong key, rotation, key file."""
+
 import base64
 import os
 import stat
@@ -20,8 +21,7 @@ def test_round_trip_and_no_plaintext_in_envelope():
     token = r.encrypt("06 12 34 56 78, mot de passe Hirondelle", case_id="ABCDEFGH", field="contact")
     assert token.startswith(f"nd1.{r.current_key_id}.")
     assert "Hirondelle" not in token and "06 12" not in token
-    assert r.decrypt(token, case_id="ABCDEFGH", field="contact").decode() == \
-        "06 12 34 56 78, mot de passe Hirondelle"
+    assert r.decrypt(token, case_id="ABCDEFGH", field="contact").decode() == "06 12 34 56 78, mot de passe Hirondelle"
     value = {"answers": {"logement": "chez ma sœur"}, "n": [1, 2]}
     assert r.decrypt_json(r.encrypt_json(value, case_id="C", field="f"), case_id="C", field="f") == value
     # Fresh nonce every time: equal values do not give equal ciphertexts.

@@ -1,26 +1,38 @@
 """Case model: priority mapping, references, contact validation, clear-column guards."""
+
 import datetime as dt
 
 import pytest
 
 from bot.cases.contact import parse_email, parse_phone
 from bot.cases.model import (
-    HIGH, NORMAL, REFERENCE_ALPHABET, URGENT, CaseDraft, ContactPlan, InvalidContact,
-    new_reference, normalize_reference, priority_for,
+    HIGH,
+    NORMAL,
+    REFERENCE_ALPHABET,
+    URGENT,
+    CaseDraft,
+    ContactPlan,
+    InvalidContact,
+    new_reference,
+    normalize_reference,
+    priority_for,
 )
 from tests.cases_support import _case_env, keyring, make_draft  # noqa: F401
 
 
-@pytest.mark.parametrize("signals, expected", [
-    ([], NORMAL),
-    (["danger"], URGENT),
-    (["agresseur_present"], URGENT),
-    (["enfant"], URGENT),
-    (["suicide"], URGENT),
-    (["menaces"], HIGH),
-    (["sans_hebergement", "menaces"], HIGH),
-    (["menaces", "suicide"], URGENT),
-])
+@pytest.mark.parametrize(
+    "signals, expected",
+    [
+        ([], NORMAL),
+        (["danger"], URGENT),
+        (["agresseur_present"], URGENT),
+        (["enfant"], URGENT),
+        (["suicide"], URGENT),
+        (["menaces"], HIGH),
+        (["sans_hebergement", "menaces"], HIGH),
+        (["menaces", "suicide"], URGENT),
+    ],
+)
 def test_priority_from_danger_signals(signals, expected):
     assert priority_for(signals) == expected
 
@@ -39,31 +51,45 @@ def test_reference_typed_by_hand():
     assert normalize_reference("ABC") is None
 
 
-@pytest.mark.parametrize("typed, e164, mobile", [
-    ("06 12 34 56 78", "+33612345678", True),
-    ("07.12.34.56.78", "+33712345678", True),
-    ("01 23 45 67 89", "+33123456789", False),
-    ("09 51 23 45 67", "+33951234567", False),
-    ("+33 6 12 34 56 78", "+33612345678", True),
-    ("+33 (0)6 12 34 56 78", "+33612345678", True),
-    ("0033612345678", "+33612345678", True),
-    ("0692 12 34 56", "+262692123456", True),     # La Réunion mobile
-    ("0262 12 34 56", "+262262123456", False),    # La Réunion landline
-    ("+262 692 12 34 56", "+262692123456", True),
-    ("0690 12 34 56", "+590690123456", True),     # Guadeloupe
-    ("0596 12 34 56", "+596596123456", False),    # Martinique
-    ("0694 12 34 56", "+594694123456", True),     # Guyane
-    ("0639 12 34 56", "+262639123456", True),     # Mayotte
-    ("+689 87 12 34 56", "+68987123456", True),   # Polynésie
-    ("+687 75 12 34", "+687751234", True),        # Nouvelle-Calédonie
-])
+@pytest.mark.parametrize(
+    "typed, e164, mobile",
+    [
+        ("06 12 34 56 78", "+33612345678", True),
+        ("07.12.34.56.78", "+33712345678", True),
+        ("01 23 45 67 89", "+33123456789", False),
+        ("09 51 23 45 67", "+33951234567", False),
+        ("+33 6 12 34 56 78", "+33612345678", True),
+        ("+33 (0)6 12 34 56 78", "+33612345678", True),
+        ("0033612345678", "+33612345678", True),
+        ("0692 12 34 56", "+262692123456", True),  # La Réunion mobile
+        ("0262 12 34 56", "+262262123456", False),  # La Réunion landline
+        ("+262 692 12 34 56", "+262692123456", True),
+        ("0690 12 34 56", "+590690123456", True),  # Guadeloupe
+        ("0596 12 34 56", "+596596123456", False),  # Martinique
+        ("0694 12 34 56", "+594694123456", True),  # Guyane
+        ("0639 12 34 56", "+262639123456", True),  # Mayotte
+        ("+689 87 12 34 56", "+68987123456", True),  # Polynésie
+        ("+687 75 12 34", "+687751234", True),  # Nouvelle-Calédonie
+    ],
+)
 def test_french_and_overseas_numbers(typed, e164, mobile):
     phone = parse_phone(typed)
     assert phone is not None and phone.e164 == e164 and phone.mobile is mobile
 
 
-@pytest.mark.parametrize("typed", ["0612", "06 12 34 56 78 9", "08 00 12 34 56", "00 12 34 56 78",
-                                   "+44 7700 900123", "appelez-moi", "", "+262 612345678"])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "0612",
+        "06 12 34 56 78 9",
+        "08 00 12 34 56",
+        "00 12 34 56 78",
+        "+44 7700 900123",
+        "appelez-moi",
+        "",
+        "+262 612345678",
+    ],
+)
 def test_invalid_numbers(typed):
     assert parse_phone(typed) is None
 
@@ -104,7 +130,8 @@ def test_draft_refuses_raw_chat_ids_and_free_text_in_clear_fields(keyring):
 
 
 def test_draft_round_trip(keyring):
-    draft = make_draft(keyring, signals=["danger"], reference="ABCDEFGH",
-                       created_at=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc))
+    draft = make_draft(
+        keyring, signals=["danger"], reference="ABCDEFGH", created_at=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    )
     assert CaseDraft.from_dict(draft.to_dict()) == draft
     assert draft.priority == URGENT

@@ -1,5 +1,6 @@
 """Outbox: the store dies mid-creation, requests wait encrypted on disk, flush replays
 them: no request lost, none duplicated, a withdrawal always wins over older requests."""
+
 import sqlite3
 import stat
 import threading
@@ -13,15 +14,22 @@ from bot.cases.model import NEW, WITHDRAWN
 from bot.cases.outbox import Outbox
 from bot.cases.store import StoreUnavailable, make_engine
 from tests.cases_support import (  # noqa: F401
-    PG_ADMIN_URL, SECRETS, _case_env, clock, db_url, dead_url, keyring, make_draft, pg_database,
+    PG_ADMIN_URL,
+    SECRETS,
+    _case_env,
+    clock,
+    db_url,
+    dead_url,
+    keyring,
+    make_draft,
+    pg_database,
     store,
 )
 
 
 @pytest.fixture
 def outbox(store, tmp_path):
-    return Outbox(store, tmp_path / "outbox", attempts=3, backoff=0.25, sleep=lambda s: None,
-                  clock=store.clock)
+    return Outbox(store, tmp_path / "outbox", attempts=3, backoff=0.25, sleep=lambda s: None, clock=store.clock)
 
 
 @contextmanager
@@ -239,6 +247,7 @@ def test_a_refused_replay_is_kept_and_does_not_block_the_others(store, outbox, k
 
 def test_outbox_logs_carry_no_personal_value(store, outbox, keyring, caplog):
     import logging
+
     caplog.set_level(logging.DEBUG)
     draft = make_draft(keyring)
     with database_down(store):

@@ -1,4 +1,5 @@
 """CaseStore on SQLite and PostgreSQL: the same tests on both."""
+
 import logging
 import threading
 import time
@@ -13,8 +14,24 @@ from bot.cases.model import CLOSED, IN_PROGRESS, NEW, TAKEN, WITHDRAWN
 from bot.cases.schema import metadata
 from bot.cases.store import CaseNotFound, CaseStore, InvalidTransition, StoreUnavailable, make_engine
 from tests.cases_support import (  # noqa: F401
-    ANSWER, CODE_WORD, EMAIL, FIRST_NAME, NOTE, OUTCOME, PHONE, SECRETS, TIME_WINDOW, _case_env,
-    clock, db_url, dead_url, keyring, make_draft, pg_database, raw_dump, store,
+    ANSWER,
+    CODE_WORD,
+    EMAIL,
+    FIRST_NAME,
+    NOTE,
+    OUTCOME,
+    PHONE,
+    SECRETS,
+    TIME_WINDOW,
+    _case_env,
+    clock,
+    db_url,
+    dead_url,
+    keyring,
+    make_draft,
+    pg_database,
+    raw_dump,
+    store,
 )
 
 
@@ -107,12 +124,18 @@ def test_queue_order_and_filters(store, keyring, clock):
     store.update_status(closed.reference, CLOSED)
 
     order = [c.reference for c in store.list_queue()]
-    assert order == [urgent_new.reference, urgent_newer.reference, high.reference,
-                     normal_old.reference, normal_new.reference]
-    assert [c.reference for c in store.list_queue(territories=["95"])] == \
-        [urgent_new.reference, normal_old.reference]
-    assert [c.reference for c in store.list_queue(territories=["974", "93"])] == \
-        [urgent_newer.reference, high.reference]
+    assert order == [
+        urgent_new.reference,
+        urgent_newer.reference,
+        high.reference,
+        normal_old.reference,
+        normal_new.reference,
+    ]
+    assert [c.reference for c in store.list_queue(territories=["95"])] == [urgent_new.reference, normal_old.reference]
+    assert [c.reference for c in store.list_queue(territories=["974", "93"])] == [
+        urgent_newer.reference,
+        high.reference,
+    ]
     assert [c.reference for c in store.list_queue(statuses=[CLOSED])] == [closed.reference]
     assert len(store.list_queue(limit=2)) == 2
 
@@ -135,9 +158,12 @@ def test_status_transitions_and_events(store, keyring, clock):
         store.update_status("ZZZZZZZZ", TAKEN)
     events = store.events_since()
     assert [(e.kind, e.status) for e in events] == [
-        ("cree", NEW), ("statut", TAKEN), ("statut", IN_PROGRESS), ("statut", CLOSED)]
-    assert all(e.reference == case.reference and e.priority == "normal" and e.territory == "95"
-               for e in events)
+        ("cree", NEW),
+        ("statut", TAKEN),
+        ("statut", IN_PROGRESS),
+        ("statut", CLOSED),
+    ]
+    assert all(e.reference == case.reference and e.priority == "normal" and e.territory == "95" for e in events)
     assert [e.id for e in store.events_since(events[1].id)] == [events[2].id, events[3].id]
     assert store.events_since(events[-1].id) == []
 
@@ -228,10 +254,10 @@ def test_swapped_ciphertexts_between_rows_are_refused(store, keyring, db_url):
     engine = sa.create_engine(db_url, future=True)
     with engine.begin() as c:
         token = c.exec_driver_sql(f"SELECT contact_enc FROM cases WHERE reference='{a.reference}'").scalar()
-        c.execute(sa.text("UPDATE cases SET contact_enc = :t WHERE reference = :r"),
-                  {"t": token, "r": b.reference})
+        c.execute(sa.text("UPDATE cases SET contact_enc = :t WHERE reference = :r"), {"t": token, "r": b.reference})
     engine.dispose()
     from bot.cases.crypto import TamperedError
+
     with pytest.raises(TamperedError):
         store.get(b.reference)
 
@@ -335,6 +361,7 @@ def test_logs_carry_no_personal_value(store, keyring, caplog):
 
 def test_sqlite_file_is_private(tmp_path, keyring):
     import stat
+
     s = CaseStore(f"sqlite:///{tmp_path / 'new' / 'cases.sqlite3'}", keyring=keyring)
     s.create(make_draft(keyring))
     for path in (tmp_path / "new").iterdir():

@@ -1,4 +1,5 @@
 """The hardened REST channel: bad requests get a 4xx, and an outage never leaves her with silence."""
+
 from __future__ import annotations
 
 import json
@@ -18,9 +19,16 @@ def post(bot, body: bytes, content_type: str = "application/json") -> tuple[int,
         return err.code, json.loads(err.read() or b"null")
 
 
-@pytest.mark.parametrize("body", [
-    b"not json", b"[]", b'{"message": "bonjour"}', b'{"sender": "x", "message": 42}', b'{"sender": "", "message": "a"}',
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b"[]",
+        b'{"message": "bonjour"}',
+        b'{"sender": "x", "message": 42}',
+        b'{"sender": "", "message": "a"}',
+    ],
+)
 def test_malformed_requests_get_a_4xx_with_a_french_message(bot, body):
     status, answer = post(bot, body)
     assert status == 400 and "invalide" in answer["error"]
@@ -33,7 +41,9 @@ def test_an_oversized_message_is_refused(bot):
 
 def test_the_input_channel_cannot_be_chosen_by_the_client(bot):
     sender = f"test-{uuid.uuid4().hex[:12]}"
-    status, answer = post(bot, json.dumps({"sender": sender, "message": "bonjour", "input_channel": "telegram"}).encode())
+    status, answer = post(
+        bot, json.dumps({"sender": sender, "message": "bonjour", "input_channel": "telegram"}).encode()
+    )
     assert status == 200 and answer
 
 
@@ -41,7 +51,7 @@ def test_action_server_down_danger_still_answered_and_no_silence(bot_without_act
     bot = bot_without_actions
     sender = f"test-{uuid.uuid4().hex[:12]}"
     urgent = bot.text(sender, "il rentre, il va me tuer")
-    assert "17" in urgent and "114" in urgent          # domain responses need no action server
+    assert "17" in urgent and "114" in urgent  # domain responses need no action server
     reply = bot.text(sender, "c'est quoi l'aide universelle d'urgence ?")
     assert "problème technique" in reply and "3919" in reply and "114" in reply
     content = bot.logs["rasa"].read_text(errors="replace")

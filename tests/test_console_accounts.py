@@ -1,5 +1,6 @@
 """Console accounts on SQLite and PostgreSQL: scrypt hashes, sessions expiring after inactivity,
 disabling, password changes, assignments, audit; throttling; territories."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -9,7 +10,14 @@ import pytest
 import bot.console.accounts as accounts_module
 from bot.console.accounts import AccountError, Accounts, Throttle, hash_password, verify_password
 from tests.cases_support import (  # noqa: F401
-    _case_env, clock, db_url, keyring, make_draft, pg_database, raw_dump, store,
+    _case_env,
+    clock,
+    db_url,
+    keyring,
+    make_draft,
+    pg_database,
+    raw_dump,
+    store,
 )
 
 
@@ -30,16 +38,19 @@ def test_passwords_are_salted_scrypt_hashes():
     assert first != second and first.startswith("scrypt$32768$8$1$")
     assert verify_password("un mot de passe long", first) and not verify_password("autre chose", first)
     assert not verify_password("x", "pas un hash")
-    assert not verify_password("un mot de passe long", "!" + first)    # a disabled account's hash
+    assert not verify_password("un mot de passe long", "!" + first)  # a disabled account's hash
 
 
-@pytest.mark.parametrize("login, password, supervisor, territories, message", [
-    ("Bad Login!", "mot-de-passe-long", False, ["95"], "identifiant"),
-    ("alice", "court", False, ["95"], "trop court"),
-    ("alice", "x" * 300, False, ["95"], "trop long"),
-    ("alice", "mot-de-passe-long", False, [], "territoire"),
-    ("alice", "mot-de-passe-long", False, ["Paris"], "territoire invalide"),
-])
+@pytest.mark.parametrize(
+    "login, password, supervisor, territories, message",
+    [
+        ("Bad Login!", "mot-de-passe-long", False, ["95"], "identifiant"),
+        ("alice", "court", False, ["95"], "trop court"),
+        ("alice", "x" * 300, False, ["95"], "trop long"),
+        ("alice", "mot-de-passe-long", False, [], "territoire"),
+        ("alice", "mot-de-passe-long", False, ["Paris"], "territoire invalide"),
+    ],
+)
 def test_bad_accounts_are_refused(accounts, login, password, supervisor, territories, message):
     with pytest.raises(AccountError, match=message):
         accounts.add(login, password, supervisor, territories)
@@ -60,17 +71,17 @@ def test_a_session_expires_after_inactivity_and_is_refreshed_by_use(accounts, no
     operator = accounts.add("alice", "mot-de-passe-long", territories=["95"])
     token, csrf = accounts.open_session(operator)
     now[0] += dt.timedelta(minutes=29)
-    assert accounts.session(token).operator.login == "alice"       # used: refreshed
+    assert accounts.session(token).operator.login == "alice"  # used: refreshed
     now[0] += dt.timedelta(minutes=29)
     assert accounts.session(token) is not None
     now[0] += dt.timedelta(minutes=31)
-    assert accounts.session(token) is None                         # idle too long
+    assert accounts.session(token) is None  # idle too long
     assert accounts.session(token) is None and accounts.session("forged") is None
 
 
 def test_a_passive_request_does_not_keep_the_session_alive(accounts, now):
     token, _ = accounts.open_session(accounts.add("alice", "mot-de-passe-long", territories=["95"]))
-    for _ in range(3):                                             # the live feed polls for an hour
+    for _ in range(3):  # the live feed polls for an hour
         now[0] += dt.timedelta(minutes=20)
         seen = accounts.session(token, touch=False)
     assert seen is None
@@ -83,14 +94,18 @@ def test_sessions_are_stored_hashed_and_stale_ones_swept(accounts, now, db_url):
     new, _ = accounts.open_session(operator)
     dump = raw_dump(db_url)
     assert old not in dump and new not in dump
-    assert sum(line.startswith("console_sessions:") for line in dump.splitlines()) == 1   # stale one swept
+    assert sum(line.startswith("console_sessions:") for line in dump.splitlines()) == 1  # stale one swept
 
 
 def test_csrf_check(accounts):
     operator = accounts.add("chef", "mot-de-passe-long", supervisor=True)
     token, csrf = accounts.open_session(operator)
     session = accounts.session(token)
-    assert accounts.csrf_ok(session, csrf) and not accounts.csrf_ok(session, "autre") and not accounts.csrf_ok(session, None)
+    assert (
+        accounts.csrf_ok(session, csrf)
+        and not accounts.csrf_ok(session, "autre")
+        and not accounts.csrf_ok(session, None)
+    )
 
 
 def test_disabling_ends_sessions_and_logins_until_enabled_again(accounts):
@@ -112,7 +127,7 @@ def test_the_last_active_supervisor_stays(accounts):
     with pytest.raises(AccountError, match="dernier superviseur"):
         accounts.update("chef", supervisor=True, territories=[], active=False)
     accounts.add("cheffe", "mot-de-passe-long", supervisor=True)
-    accounts.update("chef", supervisor=True, territories=[], active=False)   # another one exists now
+    accounts.update("chef", supervisor=True, territories=[], active=False)  # another one exists now
     with pytest.raises(AccountError, match="inconnu"):
         accounts.update("personne", supervisor=True, territories=[], active=True)
 
@@ -131,7 +146,7 @@ def test_a_new_password_replaces_the_old_and_ends_sessions(accounts):
 def test_assignments_and_the_audit_log(accounts, store, keyring):
     ref = store.create(make_draft(keyring)).reference
     accounts.assign(ref, "alice")
-    accounts.assign(ref, "bob")                                     # taken over
+    accounts.assign(ref, "bob")  # taken over
     assert accounts.assignees([ref, "ZZZZZZZZ"]) == {ref: "bob"}
     accounts.unassign(ref)
     assert accounts.assignees([ref]) == {}
@@ -139,7 +154,7 @@ def test_assignments_and_the_audit_log(accounts, store, keyring):
         accounts.audit("alice", action, ref)
     accounts.audit("bob", "connexion")
     entries = accounts.audit_entries()
-    assert [e.action for e in entries] == ["connexion", "note", "prise", "vue"]   # newest first
+    assert [e.action for e in entries] == ["connexion", "note", "prise", "vue"]  # newest first
     assert [e.action for e in accounts.audit_entries(reference=ref)] == ["note", "prise", "vue"]
     assert [e.login for e in accounts.audit_entries(login="bob")] == ["bob"]
     page = accounts.audit_entries(2)
@@ -155,22 +170,23 @@ def test_territories_scope():
 
 def test_throttle_slows_an_address_with_a_growing_delay_and_never_locks_the_owner_out():
     clock = [0.0]
-    throttle = Throttle(free_pair=3, free_address=5, free_account=4, base=10, cap=100, window=3600,
-                        clock=lambda: clock[0])
+    throttle = Throttle(
+        free_pair=3, free_address=5, free_account=4, base=10, cap=100, window=3600, clock=lambda: clock[0]
+    )
     for _ in range(3):
         throttle.failed("alice", "1.2.3.4")
-    assert throttle.retry_after("alice", "1.2.3.4") == 11                # 10 s after the third failure
-    assert not throttle.blocked("alice", "9.9.9.9")                      # the owner, from elsewhere
+    assert throttle.retry_after("alice", "1.2.3.4") == 11  # 10 s after the third failure
+    assert not throttle.blocked("alice", "9.9.9.9")  # the owner, from elsewhere
     clock[0] = 11
     assert not throttle.blocked("alice", "1.2.3.4")
-    throttle.failed("alice", "1.2.3.4")                                  # fourth: 20 s, then 40 s, …
+    throttle.failed("alice", "1.2.3.4")  # fourth: 20 s, then 40 s, …
     assert throttle.retry_after("alice", "1.2.3.4") == 21
     clock[0] = 40
     throttle.failed("alice", "1.2.3.4")
     assert throttle.retry_after("alice", "1.2.3.4") == 41
     for _ in range(10):
         throttle.failed("alice", "1.2.3.4")
-    assert throttle.retry_after("alice", "1.2.3.4") == 101               # capped
+    assert throttle.retry_after("alice", "1.2.3.4") == 101  # capped
     # From anywhere, the account's answers are only slowed (a few seconds), never refused.
     assert not throttle.blocked("alice", "9.9.9.9") and 0 < throttle.account_delay("alice") <= 4
     assert throttle.account_delay("bob") == 0
@@ -185,11 +201,12 @@ def test_throttle_per_address_whoever_logs_in():
         throttle.failed(login, "1.2.3.4")
     assert throttle.blocked("dave", "1.2.3.4") and not throttle.blocked("dave", "5.6.7.8")
     clock[0] = 61
-    assert throttle.retry_after("dave", "1.2.3.4") == 0                  # the window has passed
+    assert throttle.retry_after("dave", "1.2.3.4") == 0  # the window has passed
 
 
 def test_logins_are_normalised_before_anything_reads_them():
     from bot.console.accounts import normalize_login
+
     assert normalize_login("  Demo   ") == "demo" == normalize_login("DEMO\t")
     assert len(normalize_login("x" * 500)) == 64
     assert normalize_login(None) == ""
@@ -213,12 +230,12 @@ def test_csrf_tokens_are_signed_by_the_server(accounts, store):
     token = accounts.login_token()
     assert accounts.login_token_ok(token, token)
     forged = "abc.0123456789abcdef0123456789abcdef"
-    assert not accounts.login_token_ok(forged, forged)                   # cookie and field match: not enough
+    assert not accounts.login_token_ok(forged, forged)  # cookie and field match: not enough
     assert not accounts.login_token_ok(token, accounts.login_token())
     cookie, csrf = accounts.open_session(accounts.get("alice"))
     session = accounts.session(cookie)
     assert session.csrf == csrf and accounts.csrf_ok(session, csrf)
-    other = Accounts(store).session(cookie)                              # another process, same keys
+    other = Accounts(store).session(cookie)  # another process, same keys
     assert other.csrf == csrf
     second = accounts.session(accounts.open_session(accounts.get("alice"))[0])
     assert second.csrf != csrf and not accounts.csrf_ok(second, csrf)

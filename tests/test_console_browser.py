@@ -5,6 +5,7 @@ Two ways of making the case: directly through the outbox, as the bot's action do
 model needed), and through the running bot's REST channel (the whole chain; needs the model).
 Screenshots are kept in results/screenshots/ as test artifacts (results/ is git-ignored).
 """
+
 from __future__ import annotations
 
 import secrets
@@ -44,19 +45,19 @@ def walk_through(console, make_case: Callable[[], str], shots: str, login: str =
             page.fill("input[name=password]", PASSWORDS[login])
             page.click("button[type=submit]")
             expect(page.locator("h1")).to_have_text("File des dossiers")
-            expect(page.locator("#direct")).to_have_text("en direct", timeout=10000)   # the feed is open
-            page.check("#son")                                                         # sound on: must not break
+            expect(page.locator("#direct")).to_have_text("en direct", timeout=10000)  # the feed is open
+            page.check("#son")  # sound on: must not break
             page.screenshot(path=str(SHOTS / f"{shots}-1-file.png"), full_page=True)
             marker = page.evaluate("() => { window.__pasRecharge = true; return location.href; }")
 
-            reference = make_case()                    # while the page stays open, without reloading
+            reference = make_case()  # while the page stays open, without reloading
             row = page.locator(f"tr[data-reference='{reference}']")
             expect(row).to_be_visible(timeout=15000)
             expect(page.locator("#alerte")).to_be_visible()
             expect(page.locator("#alerte")).to_contain_text(reference)
             expect(row).to_contain_text("urgent")
             expect(row).to_contain_text("reste")
-            assert page.evaluate("() => window.__pasRecharge === true") and page.url == marker   # no reload
+            assert page.evaluate("() => window.__pasRecharge === true") and page.url == marker  # no reload
             assert page.title().startswith("(1)")
             page.screenshot(path=str(SHOTS / f"{shots}-2-nouveau-dossier.png"), full_page=True)
             page.click("#alerte-vu")
@@ -66,19 +67,19 @@ def walk_through(console, make_case: Callable[[], str], shots: str, login: str =
             contact = page.locator(".contact")
             expect(contact).to_contain_text("+33612345678")
             expect(contact).to_contain_text("NE LAISSER AUCUN MESSAGE")
-            assert page.locator("section").first.get_attribute("class") == "contact carte"   # contact plan first
+            assert page.locator("section").first.get_attribute("class") == "contact carte"  # contact plan first
             page.click("#prendre")
             expect(page.locator("#statut")).to_have_text("pris en charge")
             expect(page.locator("#pris-par")).to_have_text(login)
             page.fill("#note", "Premier appel prévu ce soir, plage demandée. <b>pas du HTML</b>")
             page.click("#ajouter-note")
             expect(page.locator("#notes")).to_contain_text("Premier appel prévu ce soir")
-            expect(page.locator("#notes")).to_contain_text("<b>pas du HTML</b>")     # shown as text, escaped
+            expect(page.locator("#notes")).to_contain_text("<b>pas du HTML</b>")  # shown as text, escaped
             page.select_option("#nouveau-statut", "en_cours")
             page.click("#changer-statut")
             expect(page.locator("#statut")).to_have_text("en cours")
             page.select_option("#nouveau-statut", "clos")
-            page.click("#changer-statut")                                            # no outcome: refused
+            page.click("#changer-statut")  # no outcome: refused
             expect(page.locator(".erreur")).to_contain_text("indiquez son issue")
             page.go_back()
             page.select_option("#nouveau-statut", "clos")
@@ -97,7 +98,7 @@ def walk_through(console, make_case: Callable[[], str], shots: str, login: str =
                 page.screenshot(path=str(SHOTS / f"{shots}-5-journal.png"), full_page=True)
             page.click("#deconnexion")
             expect(page).to_have_url(console.base + "/login")
-            assert not [e for e in errors if "Content Security Policy" in e], errors   # nothing blocked by the CSP
+            assert not [e for e in errors if "Content Security Policy" in e], errors  # nothing blocked by the CSP
         finally:
             browser.close()
 
@@ -114,12 +115,23 @@ def console_alone(tmp_path_factory):
 
 
 def urgent_draft(keyring) -> CaseDraft:
-    plan = ContactPlan.validated("sms", "06 12 34 56 78", time_windows=["le soir (18h-21h)"],
-                                 may_leave_message=False, code_word="Hirondelle", first_name="Solveig")
-    return CaseDraft(conversation_id(secrets.token_hex(8), "rest", keyring), "rest", plan, territory="95",
-                     measures=["auu", "logement"], danger_signals=["danger"],
-                     eligibility={"answers": {"relation": "conjoint"}, "outcomes": {"auu": "a_verifier"},
-                                  "rules_version": "test"})
+    plan = ContactPlan.validated(
+        "sms",
+        "06 12 34 56 78",
+        time_windows=["le soir (18h-21h)"],
+        may_leave_message=False,
+        code_word="Hirondelle",
+        first_name="Solveig",
+    )
+    return CaseDraft(
+        conversation_id(secrets.token_hex(8), "rest", keyring),
+        "rest",
+        plan,
+        territory="95",
+        measures=["auu", "logement"],
+        danger_signals=["danger"],
+        eligibility={"answers": {"relation": "conjoint"}, "outcomes": {"auu": "a_verifier"}, "rules_version": "test"},
+    )
 
 
 def test_a_case_made_while_the_queue_is_open_appears_live_then_is_taken_noted_and_closed(console_alone):
@@ -151,7 +163,7 @@ def console_on_bot(bot, tmp_path_factory):
 
 def ask_for_a_referent(bot) -> str:
     sender = f"test-{uuid.uuid4().hex[:12]}"
-    assert "17" in bot.text(sender, "il rentre, il va me tuer")        # a danger signal: urgent
+    assert "17" in bot.text(sender, "il rentre, il va me tuer")  # a danger signal: urgent
     bot.text(sender, "je veux parler à quelqu'un")
     bot.text(sender, "/consentir_contact")
     bot.text(sender, "par sms")

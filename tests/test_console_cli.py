@@ -1,4 +1,5 @@
 """`python -m bot operator …` and `demo-admin`, run in-process over a temporary state folder."""
+
 from __future__ import annotations
 
 import io
@@ -23,8 +24,18 @@ def accounts() -> Accounts:
 
 
 def test_operator_add_reads_the_password_from_stdin(capsys, monkeypatch):
-    code, out, _ = run(capsys, monkeypatch, "operator", "add", "alice", "--territory", "95", "--territory", "974",
-                       stdin="alice-mot-de-passe\n")
+    code, out, _ = run(
+        capsys,
+        monkeypatch,
+        "operator",
+        "add",
+        "alice",
+        "--territory",
+        "95",
+        "--territory",
+        "974",
+        stdin="alice-mot-de-passe\n",
+    )
     assert code == 0 and "alice créé (opérateur ; 95, 974)" in out and "alice-mot-de-passe" not in out
     assert accounts().authenticate("alice", "alice-mot-de-passe").territories == ("95", "974")
     code, _, err = run(capsys, monkeypatch, "operator", "add", "bob", "--territory", "13", stdin="court\n")

@@ -1,6 +1,7 @@
 """A fresh install: `python -m bot console --demo-admin` makes a demo supervisor once and prints its
 password once; behind HTTPS (ND_CONSOLE_SECURE_COOKIES=1) cookies are Secure; logins are throttled
 per client address as well as per account."""
+
 from __future__ import annotations
 
 import re
@@ -36,8 +37,14 @@ def test_the_demo_supervisor_is_made_once_and_logs_in(fresh):
     cookie = answer.headers["Set-Cookie"]
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie
     assert answer.headers["Strict-Transport-Security"].startswith("max-age=")
-    again = subprocess.run([sys.executable, "-m", "bot", "demo-admin"], cwd=ROOT, capture_output=True, text=True,
-                           env={**__import__("os").environ, "ND_STATE_DIR": str(fresh.state)}, timeout=60)
+    again = subprocess.run(
+        [sys.executable, "-m", "bot", "demo-admin"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, "ND_STATE_DIR": str(fresh.state)},
+        timeout=60,
+    )
     assert again.returncode == 0 and "existent déjà" in again.stdout and password not in again.stdout
 
 

@@ -1,4 +1,5 @@
 """The operator console over real HTTP: access, CSRF, territories, throttling, audit, bad input."""
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,12 @@ from .console_support import PASSWORDS, add_operator, new_case, start_console, s
 @pytest.fixture(scope="module")
 def console(tmp_path_factory):
     state = tmp_path_factory.mktemp("console-state")
-    for login, flags in (("alice", ["--territory", "95"]), ("chef", ["--supervisor"]),
-                         ("bob", ["--territory", "13"]), ("ines", ["--territory", "95"])):
+    for login, flags in (
+        ("alice", ["--territory", "95"]),
+        ("chef", ["--supervisor"]),
+        ("bob", ["--territory", "13"]),
+        ("ines", ["--territory", "95"]),
+    ):
         done = add_operator(state, login, *flags)
         assert done.returncode == 0, done.stderr
     running = start_console(state, tmp_path_factory.mktemp("console-log") / "console.log")
@@ -40,11 +45,20 @@ def test_the_cli_refuses_a_duplicate_or_an_operator_without_territory(console):
     assert done.returncode == 1 and "territoire" in done.stderr
 
 
-@pytest.mark.parametrize("method, path, expected", [
-    ("get", "/", 302), ("get", "/statistiques", 302), ("get", "/dossiers/ABCD2345", 302),
-    ("post", "/dossiers/ABCD2345/notes", 401), ("get", "/evenements", 401), ("get", "/journal", 302),
-    ("get", "/file", 401), ("get", "/operateurs", 302), ("post", "/logout", 401),
-])
+@pytest.mark.parametrize(
+    "method, path, expected",
+    [
+        ("get", "/", 302),
+        ("get", "/statistiques", 302),
+        ("get", "/dossiers/ABCD2345", 302),
+        ("post", "/dossiers/ABCD2345/notes", 401),
+        ("get", "/evenements", 401),
+        ("get", "/journal", 302),
+        ("get", "/file", 401),
+        ("get", "/operateurs", 302),
+        ("post", "/logout", 401),
+    ],
+)
 def test_nothing_without_a_session(console, method, path, expected):
     answer = getattr(requests, method)(console.base + path, allow_redirects=False)
     assert answer.status_code == expected
@@ -53,8 +67,12 @@ def test_nothing_without_a_session(console, method, path, expected):
 
 
 def test_login_needs_its_csrf_token_and_the_right_password(console):
-    assert requests.post(console.base + "/login", data={"login": "alice", "password": PASSWORDS["alice"]},
-                         allow_redirects=False).status_code == 403
+    assert (
+        requests.post(
+            console.base + "/login", data={"login": "alice", "password": PASSWORDS["alice"]}, allow_redirects=False
+        ).status_code
+        == 403
+    )
     _, wrong = console.login("alice", "pas le bon mot de passe")
     assert wrong.status_code == 401 and "incorrect" in wrong.text
     http, ok = console.login("alice")
@@ -66,7 +84,7 @@ def test_login_needs_its_csrf_token_and_the_right_password(console):
 def test_login_is_throttled_after_repeated_failures(console):
     codes = [console.login("bob", "mauvais")[1].status_code for _ in range(6)]
     assert codes[:5] == [401] * 5 and codes[5] == 429
-    assert console.login("bob")[1].status_code == 429        # even the right password, for a while
+    assert console.login("bob")[1].status_code == 429  # even the right password, for a while
 
 
 def test_operators_see_only_their_territories(console, cases):
@@ -78,7 +96,7 @@ def test_operators_see_only_their_territories(console, cases):
     assert http.get(console.base + "/?territoire=13").status_code == 403
     chef, _ = console.login("chef")
     queue = chef.get(console.base + "/").text
-    assert queue.index(refs["13"]) < queue.index(refs["95"])   # urgent first
+    assert queue.index(refs["13"]) < queue.index(refs["95"])  # urgent first
 
 
 def test_case_page_contact_plan_first_no_store_and_headers(console, cases):
@@ -96,8 +114,9 @@ def test_case_page_contact_plan_first_no_store_and_headers(console, cases):
 def test_forms_without_csrf_are_refused(console, cases):
     _, refs = cases
     http, _ = console.login("alice")
-    answer = http.post(f"{console.base}/dossiers/{refs['95']}/notes", data={"note": "sans jeton"},
-                       allow_redirects=False)
+    answer = http.post(
+        f"{console.base}/dossiers/{refs['95']}/notes", data={"note": "sans jeton"}, allow_redirects=False
+    )
     assert answer.status_code == 403 and "Jeton de sécurité" in answer.text
 
 
@@ -106,21 +125,39 @@ def test_take_note_close_and_everything_is_audited(console, cases):
     ref = refs["95"]
     http, _ = console.login("alice")
     token = console.csrf(http, f"/dossiers/{ref}")
-    assert http.post(f"{console.base}/dossiers/{ref}/prendre", data={"csrf": token},
-                     allow_redirects=False).status_code == 302
+    assert (
+        http.post(f"{console.base}/dossiers/{ref}/prendre", data={"csrf": token}, allow_redirects=False).status_code
+        == 302
+    )
     assert store.get(ref).status == "pris_en_charge"
-    assert http.post(f"{console.base}/dossiers/{ref}/notes", data={"csrf": token, "note": "Rappel Ophélie mardi"},
-                     allow_redirects=False).status_code == 302
+    assert (
+        http.post(
+            f"{console.base}/dossiers/{ref}/notes",
+            data={"csrf": token, "note": "Rappel Ophélie mardi"},
+            allow_redirects=False,
+        ).status_code
+        == 302
+    )
     # closing needs an outcome
-    assert http.post(f"{console.base}/dossiers/{ref}/statut", data={"csrf": token, "statut": "clos"},
-                     allow_redirects=False).status_code == 400
-    assert http.post(f"{console.base}/dossiers/{ref}/statut", data={"csrf": token, "statut": "clos",
-                                                                  "issue": "orientée CHRS"},
-                     allow_redirects=False).status_code == 302
+    assert (
+        http.post(
+            f"{console.base}/dossiers/{ref}/statut", data={"csrf": token, "statut": "clos"}, allow_redirects=False
+        ).status_code
+        == 400
+    )
+    assert (
+        http.post(
+            f"{console.base}/dossiers/{ref}/statut",
+            data={"csrf": token, "statut": "clos", "issue": "orientée CHRS"},
+            allow_redirects=False,
+        ).status_code
+        == 302
+    )
     assert store.get(ref).status == "clos"
     # a forbidden change: closed back to in progress
-    answer = http.post(f"{console.base}/dossiers/{ref}/statut", data={"csrf": token, "statut": "en_cours"},
-                       allow_redirects=False)
+    answer = http.post(
+        f"{console.base}/dossiers/{ref}/statut", data={"csrf": token, "statut": "en_cours"}, allow_redirects=False
+    )
     assert answer.status_code == 409 and "non permis" in answer.text
     chef, _ = console.login("chef")
     journal = chef.get(f"{console.base}/journal?dossier={ref}").text
@@ -133,12 +170,15 @@ def test_take_note_close_and_everything_is_audited(console, cases):
     assert "Ophélie" not in raw and "612345678" not in raw and "Hirondelle" not in raw
 
 
-@pytest.mark.parametrize("path, data, status", [
-    ("/dossiers/ZZZZZZZZ/notes", {"note": "x"}, 404),
-    ("/dossiers/{ref}/notes", {"note": "x" * 3000}, 413),
-    ("/dossiers/{ref}/notes", {"note": ""}, 400),
-    ("/dossiers/{ref}/statut", {"statut": "nimporte"}, 400),
-])
+@pytest.mark.parametrize(
+    "path, data, status",
+    [
+        ("/dossiers/ZZZZZZZZ/notes", {"note": "x"}, 404),
+        ("/dossiers/{ref}/notes", {"note": "x" * 3000}, 413),
+        ("/dossiers/{ref}/notes", {"note": ""}, 400),
+        ("/dossiers/{ref}/statut", {"statut": "nimporte"}, 400),
+    ],
+)
 def test_bad_input_gets_a_clear_4xx(console, cases, path, data, status):
     store, refs = cases
     ref = new_case(store, "95")
@@ -160,12 +200,15 @@ def test_supervisors_manage_operators_operators_cannot(console):
     assert http.get(console.base + "/operateurs").status_code == 403
     chef, _ = console.login("chef")
     token = console.csrf(chef, "/operateurs")
-    weak = chef.post(console.base + "/operateurs", data={"csrf": token, "login": "zoe", "password": "court",
-                                                         "territoires": "974"})
+    weak = chef.post(
+        console.base + "/operateurs", data={"csrf": token, "login": "zoe", "password": "court", "territoires": "974"}
+    )
     assert weak.status_code == 400 and "trop court" in weak.text
-    made = chef.post(console.base + "/operateurs", data={"csrf": token, "login": "zoe",
-                                                         "password": "zoe-mot-de-passe-974", "territoires": "974"},
-                     allow_redirects=False)
+    made = chef.post(
+        console.base + "/operateurs",
+        data={"csrf": token, "login": "zoe", "password": "zoe-mot-de-passe-974", "territoires": "974"},
+        allow_redirects=False,
+    )
     assert made.status_code == 302
     assert "zoe" in chef.get(console.base + "/operateurs").text
 
@@ -176,7 +219,7 @@ def test_statistics_are_counts_with_charts(console, cases):
     assert page.status_code == 200 and page.text.count("<svg") == 5
     assert "Logement durable" in page.text and "Délai jusqu'au premier contact" in page.text
     assert "+33612345678" not in page.text and "Hirondelle" not in page.text and "Solveig" not in page.text
-    alice, _ = console.login("alice")                             # her territories only
+    alice, _ = console.login("alice")  # her territories only
     assert ">13</text>" not in alice.get(console.base + "/statistiques").text
 
 
@@ -213,10 +256,18 @@ def test_logout_ends_the_session(console):
 
 def test_the_eligibility_summary_comes_with_its_reasons(console, cases):
     from bot.eligibility.service import default_eligibility
+
     store, _ = cases
     answers = {"relation": "conjoint", "preuve": "main_courante", "sejour": "oui"}
-    ref = new_case(store, "95", eligibility={"answers": answers, "outcomes": {"auu": "pas_eligible"},
-                                            "rules_version": default_eligibility().rules.version})
+    ref = new_case(
+        store,
+        "95",
+        eligibility={
+            "answers": answers,
+            "outcomes": {"auu": "pas_eligible"},
+            "rules_version": default_eligibility().rules.version,
+        },
+    )
     http, _ = console.login("alice")
     page = http.get(f"{console.base}/dossiers/{ref}").text
     assert "pas éligible en l&#39;état" in page and "Une main courante seule ne suffit pas" in page
@@ -225,8 +276,12 @@ def test_the_eligibility_summary_comes_with_its_reasons(console, cases):
 # -- more access rules -------------------------------------------------------------------
 def test_security_headers_on_every_kind_of_page(console):
     http, _ = console.login("alice")
-    for url, session in ((console.base + "/login", requests), (console.base + "/", http),
-                         (console.base + "/static/console.js", requests), (console.base + "/nulle-part", http)):
+    for url, session in (
+        (console.base + "/login", requests),
+        (console.base + "/", http),
+        (console.base + "/static/console.js", requests),
+        (console.base + "/nulle-part", http),
+    ):
         answer = session.get(url, allow_redirects=False)
         csp = answer.headers["Content-Security-Policy"]
         assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
@@ -243,8 +298,9 @@ def test_out_of_territory_attempts_are_audited(console, cases):
     assert http.get(f"{console.base}/dossiers/{refs['13']}").status_code == 403
     token = console.csrf(http)
     assert http.post(f"{console.base}/dossiers/{refs['13']}/prendre", data={"csrf": token}).status_code == 403
-    assert http.post(f"{console.base}/dossiers/{refs['13']}/notes",
-                     data={"csrf": token, "note": "x"}).status_code == 403
+    assert (
+        http.post(f"{console.base}/dossiers/{refs['13']}/notes", data={"csrf": token, "note": "x"}).status_code == 403
+    )
     chef, _ = console.login("chef")
     journal = chef.get(f"{console.base}/journal?qui=alice&dossier={refs['13']}").text
     assert journal.count('data-action="refus"') >= 3
@@ -265,7 +321,7 @@ def test_an_operator_keeps_to_her_menu(console):
 def test_a_session_ends_after_inactivity(console):
     http, _ = console.login("alice")
     assert http.get(console.base + "/", allow_redirects=False).status_code == 200
-    with sqlite3.connect(console.state / "cases.sqlite3") as db:   # everyone's sessions: 2 hours idle
+    with sqlite3.connect(console.state / "cases.sqlite3") as db:  # everyone's sessions: 2 hours idle
         db.execute("UPDATE console_sessions SET last_seen = '2000-01-01 00:00:00'")
     assert http.get(console.base + "/", allow_redirects=False).headers["Location"] == "/login"
     assert http.get(console.base + "/file").status_code == 401
@@ -277,33 +333,57 @@ def test_the_login_page_sends_a_logged_in_operator_to_the_queue(console):
 
 
 # -- more bad input ------------------------------------------------------------------------
-@pytest.mark.parametrize("headers, body, status, message", [
-    ({"Content-Type": "application/x-www-form-urlencoded"}, b"note=%ff%fe&csrf={token}", 400, "Formulaire illisible"),
-    ({"Content-Type": "application/x-www-form-urlencoded"}, b"note=a%00b&csrf={token}", 400, "Formulaire illisible"),
-    ({"Content-Type": "multipart/form-data; boundary=zz"}, b"--zz\r\ngarbage", 400, "Formulaire illisible"),
-    ({"Content-Type": "application/json"}, b'{"note": "x", "csrf": "{token}"}', 400, "Formulaire illisible"),
-    ({"Content-Type": "application/x-www-form-urlencoded"}, b"&".join([b"a=1"] * 50) + b"&csrf={token}", 400,
-     "Formulaire illisible"),
-    ({"Content-Type": "application/x-www-form-urlencoded"}, b"note=" + b"x" * 70_000, 413, "trop volumineuse"),
-])
+@pytest.mark.parametrize(
+    "headers, body, status, message",
+    [
+        (
+            {"Content-Type": "application/x-www-form-urlencoded"},
+            b"note=%ff%fe&csrf={token}",
+            400,
+            "Formulaire illisible",
+        ),
+        (
+            {"Content-Type": "application/x-www-form-urlencoded"},
+            b"note=a%00b&csrf={token}",
+            400,
+            "Formulaire illisible",
+        ),
+        ({"Content-Type": "multipart/form-data; boundary=zz"}, b"--zz\r\ngarbage", 400, "Formulaire illisible"),
+        ({"Content-Type": "application/json"}, b'{"note": "x", "csrf": "{token}"}', 400, "Formulaire illisible"),
+        (
+            {"Content-Type": "application/x-www-form-urlencoded"},
+            b"&".join([b"a=1"] * 50) + b"&csrf={token}",
+            400,
+            "Formulaire illisible",
+        ),
+        ({"Content-Type": "application/x-www-form-urlencoded"}, b"note=" + b"x" * 70_000, 413, "trop volumineuse"),
+    ],
+)
 def test_malformed_forms_get_a_french_4xx(console, cases, headers, body, status, message):
     store, _ = cases
     ref = new_case(store, "95")
     http, _ = console.login("alice")
     token = console.csrf(http).encode()
-    answer = http.post(f"{console.base}/dossiers/{ref}/notes", data=body.replace(b"{token}", token),
-                       headers=headers, allow_redirects=False)
+    answer = http.post(
+        f"{console.base}/dossiers/{ref}/notes",
+        data=body.replace(b"{token}", token),
+        headers=headers,
+        allow_redirects=False,
+    )
     assert answer.status_code == status and message in answer.text
     assert store.notes(ref) == []
 
 
-@pytest.mark.parametrize("path, status, message", [
-    ("/?territoire=<script>", 400, "Territoire invalide"),
-    ("/?statut=perdu", 400, "Statut inconnu"),
-    ("/file?territoire=13", 403, "pas le vôtre"),
-    ("/dossiers/<b>x</b>", 404, "introuvable"),
-    ("/dossiers/" + "A" * 300, 404, "introuvable"),
-])
+@pytest.mark.parametrize(
+    "path, status, message",
+    [
+        ("/?territoire=<script>", 400, "Territoire invalide"),
+        ("/?statut=perdu", 400, "Statut inconnu"),
+        ("/file?territoire=13", 403, "pas le vôtre"),
+        ("/dossiers/<b>x</b>", 404, "introuvable"),
+        ("/dossiers/" + "A" * 300, 404, "introuvable"),
+    ],
+)
 def test_bad_addresses_get_a_french_4xx(console, path, status, message):
     http, _ = console.login("alice")
     answer = http.get(console.base + path)
@@ -318,11 +398,14 @@ def test_a_change_that_does_not_fit_the_workflow_is_refused(console, cases):
     token = console.csrf(http)
 
     def move(status, **extra):
-        return http.post(f"{console.base}/dossiers/{ref}/statut", data={"csrf": token, "statut": status, **extra},
-                         allow_redirects=False)
+        return http.post(
+            f"{console.base}/dossiers/{ref}/statut",
+            data={"csrf": token, "statut": status, **extra},
+            allow_redirects=False,
+        )
 
-    assert move("nouveau").status_code == 409                           # already new
-    assert move("retire").status_code == 400                            # only she withdraws
+    assert move("nouveau").status_code == 409  # already new
+    assert move("retire").status_code == 400  # only she withdraws
     assert move("clos", issue="x" * 201).status_code == 413
     assert move("en_cours").status_code == 302
     assert move("nouveau").status_code == 409 and "non permis" in move("nouveau").text
@@ -337,17 +420,25 @@ def test_taking_over_handing_back_and_the_assignee(console, cases):
     token, chef_token = console.csrf(http), console.csrf(chef)
     assert http.post(f"{console.base}/dossiers/{ref}/prendre", data={"csrf": token}).status_code == 200
     page = chef.get(f"{console.base}/dossiers/{ref}").text
-    assert "pris par <strong id=\"pris-par\">alice</strong>" in page and "Reprendre le dossier" in page
-    assert page.index('<option value="en_cours">') < page.index('<option value="nouveau">')   # forward by default
+    assert 'pris par <strong id="pris-par">alice</strong>' in page and "Reprendre le dossier" in page
+    assert page.index('<option value="en_cours">') < page.index('<option value="nouveau">')  # forward by default
     asked = chef.post(f"{console.base}/dossiers/{ref}/prendre", data={"csrf": chef_token})
-    assert asked.status_code == 409 and "suivi par <strong>alice</strong>" in asked.text    # never a silent steal
-    assert chef.post(f"{console.base}/dossiers/{ref}/prendre",
-                     data={"csrf": chef_token, "confirmer": "alice"}).status_code == 200
+    assert asked.status_code == 409 and "suivi par <strong>alice</strong>" in asked.text  # never a silent steal
+    assert (
+        chef.post(f"{console.base}/dossiers/{ref}/prendre", data={"csrf": chef_token, "confirmer": "alice"}).status_code
+        == 200
+    )
     assert f'data-reference="{ref}"' in chef.get(console.base + "/").text
     assert "repris de alice" in chef.get(f"{console.base}/journal?dossier={ref}").text
     # handed back to the queue: nobody holds it any more
-    assert chef.post(f"{console.base}/dossiers/{ref}/statut", data={"csrf": chef_token, "statut": "nouveau"},
-                     allow_redirects=False).status_code == 302
+    assert (
+        chef.post(
+            f"{console.base}/dossiers/{ref}/statut",
+            data={"csrf": chef_token, "statut": "nouveau"},
+            allow_redirects=False,
+        ).status_code
+        == 302
+    )
     page = chef.get(f"{console.base}/dossiers/{ref}").text
     assert store.get(ref).status == "nouveau" and 'id="pris-par"' not in page
 
@@ -367,24 +458,39 @@ def test_a_withdrawn_case_shows_nothing_personal_and_takes_no_note(console, case
 def test_supervisors_change_territories_disable_and_reset_passwords(console):
     chef, _ = console.login("chef")
     token = console.csrf(chef, "/operateurs")
-    add = chef.post(console.base + "/operateurs", data={"csrf": token, "login": "yann", "territories": "",
-                                                        "password": "yann-mot-de-passe-2A", "territoires": "2a"},
-                    allow_redirects=False)
+    add = chef.post(
+        console.base + "/operateurs",
+        data={
+            "csrf": token,
+            "login": "yann",
+            "territories": "",
+            "password": "yann-mot-de-passe-2A",
+            "territoires": "2a",
+        },
+        allow_redirects=False,
+    )
     assert add.status_code == 302
     yann, ok = console.login("yann", "yann-mot-de-passe-2A")
     assert ok.status_code == 302
     bad = chef.post(console.base + "/operateurs/yann", data={"csrf": token, "territoires": "Corse", "actif": "oui"})
     assert bad.status_code == 400 and "territoire invalide" in bad.text
-    off = chef.post(console.base + "/operateurs/yann", data={"csrf": token, "territoires": "2A 2B"},
-                    allow_redirects=False)                              # « actif » unticked
+    off = chef.post(
+        console.base + "/operateurs/yann", data={"csrf": token, "territoires": "2A 2B"}, allow_redirects=False
+    )  # « actif » unticked
     assert off.status_code == 302
-    assert yann.get(console.base + "/", allow_redirects=False).status_code == 302   # her session ended
+    assert yann.get(console.base + "/", allow_redirects=False).status_code == 302  # her session ended
     assert console.login("yann", "yann-mot-de-passe-2A")[1].status_code == 401
     chef.post(console.base + "/operateurs/yann", data={"csrf": token, "territoires": "2A 2B", "actif": "oui"})
     short = chef.post(console.base + "/operateurs/yann/mot-de-passe", data={"csrf": token, "password": "court"})
     assert short.status_code == 400 and "trop court" in short.text
-    assert chef.post(console.base + "/operateurs/yann/mot-de-passe",
-                     data={"csrf": token, "password": "un-nouveau-secret-2A"}, allow_redirects=False).status_code == 302
+    assert (
+        chef.post(
+            console.base + "/operateurs/yann/mot-de-passe",
+            data={"csrf": token, "password": "un-nouveau-secret-2A"},
+            allow_redirects=False,
+        ).status_code
+        == 302
+    )
     assert console.login("yann", "un-nouveau-secret-2A")[1].status_code == 302
     assert chef.post(console.base + "/operateurs/personne", data={"csrf": token}).status_code == 404
     demote = chef.post(console.base + "/operateurs/chef", data={"csrf": token, "actif": "oui", "territoires": "95"})
@@ -408,8 +514,9 @@ def test_the_live_feed_resumes_after_the_last_event_id(console, cases):
     http, _ = console.login("alice")
     cursor = store.last_event_id()
     ref = new_case(store, "95")
-    with http.get(console.base + "/evenements", headers={"Last-Event-ID": str(cursor)}, stream=True,
-                  timeout=10) as stream:
+    with http.get(
+        console.base + "/evenements", headers={"Last-Event-ID": str(cursor)}, stream=True, timeout=10
+    ) as stream:
         assert stream.headers["Content-Type"].startswith("text/event-stream")
         lines = []
         for line in stream.iter_lines(decode_unicode=True):
@@ -440,9 +547,11 @@ def test_padding_the_login_does_not_escape_the_throttle_and_the_owner_still_gets
 def test_a_made_up_csrf_token_is_refused_at_login(console):
     http = requests.Session()
     http.cookies.set("nd_login", "abc.0123456789abcdef0123456789abcdef")
-    answer = http.post(console.base + "/login", data={"login": "alice", "password": PASSWORDS["alice"],
-                                                      "csrf": "abc.0123456789abcdef0123456789abcdef"},
-                       allow_redirects=False)
+    answer = http.post(
+        console.base + "/login",
+        data={"login": "alice", "password": PASSWORDS["alice"], "csrf": "abc.0123456789abcdef0123456789abcdef"},
+        allow_redirects=False,
+    )
     assert answer.status_code == 403 and "Jeton de sécurité invalide" in answer.text
 
 
@@ -464,18 +573,23 @@ def test_known_and_unknown_logins_cost_the_same(console):
         page = http.get(console.base + "/login")
         token = page.text.split('name="csrf" value="')[1].split('"')[0]
         start = time.perf_counter()
-        answer = http.post(console.base + "/login", data={"login": login, "password": "pas le bon mot de passe",
-                                                          "csrf": token}, allow_redirects=False)
+        answer = http.post(
+            console.base + "/login",
+            data={"login": login, "password": "pas le bon mot de passe", "csrf": token},
+            allow_redirects=False,
+        )
         assert answer.status_code == 401
         return time.perf_counter() - start
 
     known, unknown = [], []
-    for i in range(7):                      # interleaved, each try from its own address
+    for i in range(11):  # interleaved, each try from its own address
         known.append(timed("ines", 2 * i + 1))
         unknown.append(timed("personne-inconnue", 2 * i + 2))
     k, u = statistics.median(known[1:]), statistics.median(unknown[1:])
-    assert k > 0.03 and u > 0.03            # a real scrypt run each time
-    assert abs(k - u) < max(0.03, 0.25 * min(k, u)), (k, u)
+    assert k > 0.03 and u > 0.03  # a real scrypt run each time
+    # The old leak was a second scrypt run for unknown logins (twice the time); the margin
+    # leaves room for a loaded 2-core machine, not for a second run.
+    assert abs(k - u) < max(0.05, 0.4 * min(k, u)), (k, u)
 
 
 def test_the_live_feed_ends_at_logout(console):
@@ -533,8 +647,17 @@ def test_every_page_that_shows_case_data_is_audited(console, cases):
     assert 'data-action="vue_file"' in journal and 'data-action="vue_statistiques"' in journal
 
 
-@pytest.mark.parametrize("path", ["/static/", "/static/%2e%2e/app.py", "/static/a/b", "/static/%00", "/static/console.js/x",
-                                  "/static/.%2e/accounts.py"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/",
+        "/static/%2e%2e/app.py",
+        "/static/a/b",
+        "/static/%00",
+        "/static/console.js/x",
+        "/static/.%2e/accounts.py",
+    ],
+)
 def test_odd_static_paths_get_a_french_404(console, path):
     answer = requests.get(console.base + path, allow_redirects=False)
     assert answer.status_code == 404 and "introuvable" in answer.text and "import" not in answer.text
@@ -550,11 +673,18 @@ def test_an_overlong_address_gets_a_french_4xx(console, size):
 
 def test_the_referent_sees_that_she_changed_her_contact_plan(console, cases):
     from dataclasses import replace
+
     from bot.cases.model import ContactPlan
+
     store, _ = cases
     case = store.get(new_case(store, "95"))
-    draft = CaseDraft(case.conversation_id, "web", ContactPlan.validated("appel", "07 00 00 00 02"),
-                      territory="95", reference="WXYZ6789")
+    draft = CaseDraft(
+        case.conversation_id,
+        "web",
+        ContactPlan.validated("appel", "07 00 00 00 02"),
+        territory="95",
+        reference="WXYZ6789",
+    )
     assert store.create_or_update(replace(draft))[1]
     http, _ = console.login("alice")
     page = http.get(f"{console.base}/dossiers/{case.reference}").text
@@ -564,6 +694,15 @@ def test_the_referent_sees_that_she_changed_her_contact_plan(console, cases):
 def test_nothing_personal_reaches_the_console_log(console, cases):
     # Last in this module: every test above has run through the same console.
     log = console.log.read_text()
-    for secret in ("+33612345678", "612345678", "Hirondelle", "Solveig", "Ophélie", "orientée CHRS",
-                   "Premier appel", PASSWORDS["alice"], PASSWORDS["chef"]):
+    for secret in (
+        "+33612345678",
+        "612345678",
+        "Hirondelle",
+        "Solveig",
+        "Ophélie",
+        "orientée CHRS",
+        "Premier appel",
+        PASSWORDS["alice"],
+        PASSWORDS["chef"],
+    ):
         assert secret not in log

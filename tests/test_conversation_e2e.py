@@ -1,11 +1,10 @@
 """Whole conversations through the REST channel of a really started Rasa + action server."""
+
 from __future__ import annotations
 
 import uuid
 
 import pytest
-
-
 
 
 def new_sender() -> str:
@@ -42,11 +41,14 @@ def test_danger_mixed_with_a_question_gets_the_emergency_answer(bot):
     assert "17" in urgent and "114" in urgent
 
 
-@pytest.mark.parametrize("message,number", [
-    ("jveux plus vivre", "3114"),
-    ("il s'en prend aux enfants", "119"),
-    ("il est à côté je peux pas parler", "114"),
-])
+@pytest.mark.parametrize(
+    "message,number",
+    [
+        ("jveux plus vivre", "3114"),
+        ("il s'en prend aux enfants", "119"),
+        ("il est à côté je peux pas parler", "114"),
+    ],
+)
 def test_each_emergency_gets_its_number(bot, message, number):
     assert number in bot.text(new_sender(), message)
 
@@ -61,12 +63,15 @@ def test_territory_asked_then_answered(bot):
     assert "Bouches-du-Rhône" in bot.text(sender, "et le pack existe ici ?")
 
 
-@pytest.mark.parametrize("place,label,exists", [
-    ("dans le 95", "Val-d'Oise (95)", True),
-    ("la Réunion", "La Réunion (974)", True),
-    ("Lyon", "Rhône (69)", False),
-    ("Guadeloupe", "Guadeloupe (971)", False),
-])
+@pytest.mark.parametrize(
+    "place,label,exists",
+    [
+        ("dans le 95", "Val-d'Oise (95)", True),
+        ("la Réunion", "La Réunion (974)", True),
+        ("Lyon", "Rhône (69)", False),
+        ("Guadeloupe", "Guadeloupe (971)", False),
+    ],
+)
 def test_territory_is_told_honestly(bot, place, label, exists):
     sender = new_sender()
     bot.text(sender, "le pack nouveau départ existe dans ma ville ?")

@@ -1,6 +1,7 @@
 """`make run-scaled` for real (two Rasa workers, Redis, the action server): after a consented
 handoff, the raw Redis keys and values hold none of her words or contact details, and the
 stored conversation, opened with the service's own keys, no longer holds the contact plan."""
+
 from __future__ import annotations
 
 import json
@@ -79,12 +80,15 @@ def sql_bot(tmp_path_factory):
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
     url = sa.engine.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     endpoints = tmp_path_factory.mktemp("endpoints") / "endpoints.sql.yml"
-    endpoints.write_text("action_endpoint:\n  url: ${ND_ACTION_ENDPOINT}\n  token: ${ND_ACTION_TOKEN}\n"
-                         "tracker_store:\n  type: connectors.tracker_store.ErasingSQLTrackerStore\n"
-                         "  url: ${ND_TRACKER_DB_URL}\n")
+    endpoints.write_text(
+        "action_endpoint:\n  url: ${ND_ACTION_ENDPOINT}\n  token: ${ND_ACTION_TOKEN}\n"
+        "tracker_store:\n  type: connectors.tracker_store.ErasingSQLTrackerStore\n"
+        "  url: ${ND_TRACKER_DB_URL}\n"
+    )
     try:
-        for bot in _start_bot(tmp_path_factory, extra_env={"ND_TRACKER_DB_URL": url},
-                              rasa_args=("--endpoints", str(endpoints))):  # the last --endpoints wins
+        for bot in _start_bot(
+            tmp_path_factory, extra_env={"ND_TRACKER_DB_URL": url}, rasa_args=("--endpoints", str(endpoints))
+        ):  # the last --endpoints wins
             bot.db_url = url
             yield bot
     finally:
@@ -96,7 +100,7 @@ def sql_bot(tmp_path_factory):
 def test_postgresql_rows_hold_nothing_readable_and_the_conversation_goes_on(sql_bot):
     sender = f"test-{uuid.uuid4().hex[:12]}"
     assert "département" in sql_bot.text(sender, "est-ce que le pack nouveau départ existe chez moi ?").lower()
-    assert "Bouches-du-Rhône (13)" in sql_bot.text(sender, "Marseille")   # the pending question came back
+    assert "Bouches-du-Rhône (13)" in sql_bot.text(sender, "Marseille")  # the pending question came back
     assert "17" in sql_bot.text(sender, "il rentre, il va me tuer")
     engine = sa.create_engine(sql_bot.db_url)
     with engine.connect() as conn:

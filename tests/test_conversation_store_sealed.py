@@ -3,6 +3,7 @@
 Against the machine's real Redis (database 15, emptied) and PostgreSQL (a database made and
 dropped here); the raw values and rows are read directly.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -15,13 +16,17 @@ import pytest
 import redis
 import sqlalchemy as sa
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import (ActionExecuted, ActiveLoop, BotUttered, SessionStarted, SlotSet,
-                                     UserUttered)
+from rasa.shared.core.events import ActionExecuted, ActiveLoop, BotUttered, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.cases.crypto import KeyRing
-from connectors.tracker_store import (ErasingInMemoryTrackerStore, ErasingRedisTrackerStore,
-                                      ErasingSQLTrackerStore, redact_contact, reseal_conversations)
+from connectors.tracker_store import (
+    ErasingInMemoryTrackerStore,
+    ErasingRedisTrackerStore,
+    ErasingSQLTrackerStore,
+    redact_contact,
+    reseal_conversations,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_DB = 15
@@ -53,8 +58,11 @@ def before_case(sender: str) -> list:
         ActiveLoop("contact_form"),
         BotUttered("Comment préférez-vous être contactée ?"),
         ActionExecuted("action_listen"),
-        UserUttered(f"c'est le {PHONE_TYPED} ou {EMAIL}", {"name": "informer", "confidence": 0.5},
-                    [{"entity": "telephone", "value": PHONE_TYPED, "start": 9, "end": 23}]),
+        UserUttered(
+            f"c'est le {PHONE_TYPED} ou {EMAIL}",
+            {"name": "informer", "confidence": 0.5},
+            [{"entity": "telephone", "value": PHONE_TYPED, "start": 9, "end": 23}],
+        ),
         SlotSet("contact_canal", "sms"),
         SlotSet("contact_telephone", {"e164": PHONE, "mobile": True}),
         ActionExecuted("action_listen"),
@@ -76,8 +84,11 @@ def case_created() -> list:
         UserUttered("/confirmer_contact", {"name": "confirmer_contact", "confidence": 1.0}),
         ActionExecuted("action_creer_dossier"),
         BotUttered("C'est transmis. Votre référence : ND-7K3Q. En danger : le 17."),
-        SlotSet("contact_etape", "envoyee"), SlotSet("dossier_reference", "ND-7K3Q"),
-        SlotSet("contact_telephone", None), SlotSet("contact_code", None), SlotSet("contact_prenom", None),
+        SlotSet("contact_etape", "envoyee"),
+        SlotSet("dossier_reference", "ND-7K3Q"),
+        SlotSet("contact_telephone", None),
+        SlotSet("contact_code", None),
+        SlotSet("contact_prenom", None),
         ActionExecuted("action_listen"),
     ]
 
@@ -121,6 +132,7 @@ def sql_store(pg_url):
         store = ErasingSQLTrackerStore(DOMAIN, host=pg_url, keyring=keyring, **kwargs)
         stores.append(store)
         return store
+
     yield make
     for store in stores:
         store.engine.dispose()
@@ -146,9 +158,12 @@ def raw_sql(url: str) -> str:
 def sealed(request, red, sql_store, pg_url):
     """(store factory taking a key ring, raw dump of what is at rest)."""
     if request.param == "redis":
-        return (lambda keyring, **kw: ErasingRedisTrackerStore(DOMAIN, host="127.0.0.1", port=6379, db=REDIS_DB,
-                                                                keyring=keyring, **kw),
-                lambda: raw_redis(red))
+        return (
+            lambda keyring, **kw: ErasingRedisTrackerStore(
+                DOMAIN, host="127.0.0.1", port=6379, db=REDIS_DB, keyring=keyring, **kw
+            ),
+            lambda: raw_redis(red),
+        )
     return sql_store, lambda: raw_sql(pg_url)
 
 
@@ -201,11 +216,21 @@ def test_rotation_reseals_so_old_keys_can_go(sealed):
 
 def test_reseal_conversations_follows_the_environment(red, pg_url, sql_store):
     old, new = os.urandom(32), os.urandom(32)
-    run(ErasingRedisTrackerStore(DOMAIN, host="127.0.0.1", port=6379, db=REDIS_DB, keyring=ring(old))
-        .save(tracker("e", before_case("e"))))
+    run(
+        ErasingRedisTrackerStore(DOMAIN, host="127.0.0.1", port=6379, db=REDIS_DB, keyring=ring(old)).save(
+            tracker("e", before_case("e"))
+        )
+    )
     run(sql_store(ring(old)).save(tracker("e", before_case("e"))))
-    done = reseal_conversations({"ND_REDIS_HOST": "127.0.0.1", "ND_REDIS_PORT": "6379",
-                                 "ND_REDIS_DB": str(REDIS_DB), "ND_TRACKER_DB_URL": pg_url}, keyring=ring(new, old))
+    done = reseal_conversations(
+        {
+            "ND_REDIS_HOST": "127.0.0.1",
+            "ND_REDIS_PORT": "6379",
+            "ND_REDIS_DB": str(REDIS_DB),
+            "ND_TRACKER_DB_URL": pg_url,
+        },
+        keyring=ring(new, old),
+    )
     assert done["redis"] == 1 and done["sql"] >= len(before_case("e"))
 
 
@@ -233,11 +258,16 @@ def test_idle_conversations_are_deleted_in_postgresql(sql_store, pg_url):
 
 def test_sql_sessions_are_kept_apart(sql_store):
     store = sql_store(ring())
-    events = [ActionExecuted("action_session_start", timestamp=1.0), SessionStarted(timestamp=1.0),
-              UserUttered("un", timestamp=2.0), ActionExecuted("action_session_start", timestamp=3.0),
-              SessionStarted(timestamp=3.0), UserUttered("deux", timestamp=4.0)]
+    events = [
+        ActionExecuted("action_session_start", timestamp=1.0),
+        SessionStarted(timestamp=1.0),
+        UserUttered("un", timestamp=2.0),
+        ActionExecuted("action_session_start", timestamp=3.0),
+        SessionStarted(timestamp=3.0),
+        UserUttered("deux", timestamp=4.0),
+    ]
     run(store.save(tracker("g", events)))
-    assert "deux" in dump(run(store.retrieve("g"))) and "un\"" not in dump(run(store.retrieve("g")))
+    assert "deux" in dump(run(store.retrieve("g"))) and 'un"' not in dump(run(store.retrieve("g")))
     assert "un" in dump(run(store.retrieve_full_tracker("g")))
 
 
@@ -252,7 +282,7 @@ def test_once_the_case_exists_no_event_or_slot_holds_her_contact(kind, red, sql_
     else:
         store, raw = sql_store(ring()), (lambda: raw_sql(pg_url))
     sender = "h"
-    run(store.save(tracker(sender, before_case(sender))))                    # turn by turn, as Rasa does
+    run(store.save(tracker(sender, before_case(sender))))  # turn by turn, as Rasa does
     saved = run(store.retrieve(sender))
     saved.update_with_events(case_created(), DOMAIN)
     run(store.save(saved))
@@ -260,9 +290,11 @@ def test_once_the_case_exists_no_event_or_slot_holds_her_contact(kind, red, sql_
     text = dump(back)
     for secret in CONTACT:
         assert secret not in text, secret
-    assert all(not v for k, v in back.current_slot_values().items() if k.startswith("contact_") and k != "contact_etape")
+    assert all(
+        not v for k, v in back.current_slot_values().items() if k.startswith("contact_") and k != "contact_etape"
+    )
     assert back.get_slot("dossier_reference") == "ND-7K3Q"
-    assert WORDS in text and "ND-7K3Q" in text   # the rest of the conversation is untouched
+    assert WORDS in text and "ND-7K3Q" in text  # the rest of the conversation is untouched
     assert not any(secret in raw() for secret in CONTACT)
     # and it stays so on the next turns
     back.update_with_events([UserUttered("merci", {"name": "remercier"}), ActionExecuted("action_listen")], DOMAIN)
@@ -306,8 +338,9 @@ def test_rotate_keys_command_reseals_redis_conversations(red, tmp_path, monkeypa
         assert main(["rotate-keys", "--drop-old"]) == 0
         only_new = load_keyring()
         assert only_new.key_ids == [rotated.current_key_id]
-        back = run(ErasingRedisTrackerStore(DOMAIN, host="127.0.0.1", port=6379, db=REDIS_DB,
-                                            keyring=only_new).retrieve("k"))
+        back = run(
+            ErasingRedisTrackerStore(DOMAIN, host="127.0.0.1", port=6379, db=REDIS_DB, keyring=only_new).retrieve("k")
+        )
         assert back is not None and WORDS in dump(back)
     finally:
         reset_default_keyring()
@@ -324,15 +357,20 @@ def test_locks_are_filed_under_the_pseudonym(red):
     async def hold() -> str:
         async with store.lock("telegram-123456789"):
             return raw_redis(red)
+
     during = run(hold())
     assert during and "123456789" not in during
     assert raw_redis(red) == ""  # released and removed
 
 
 def test_a_slow_case_write_also_blanks_the_plan():
-    slow = [UserUttered("/confirmer_contact", {"name": "confirmer_contact"}), ActionExecuted("action_creer_dossier"),
-            BotUttered("Votre demande est en cours d'enregistrement."),
-            SlotSet("contact_etape", "enregistrement:ND-7K3Q:sms:normal"), SlotSet("contact_code", None)]
+    slow = [
+        UserUttered("/confirmer_contact", {"name": "confirmer_contact"}),
+        ActionExecuted("action_creer_dossier"),
+        BotUttered("Votre demande est en cours d'enregistrement."),
+        SlotSet("contact_etape", "enregistrement:ND-7K3Q:sms:normal"),
+        SlotSet("contact_code", None),
+    ]
     events, changed = redact_contact([e.as_dict() for e in before_case("l") + slow])
     assert changed
     text = json.dumps(events, ensure_ascii=False)

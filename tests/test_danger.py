@@ -1,4 +1,5 @@
 """The deterministic danger detector: what it must catch, and what it must leave alone."""
+
 import pytest
 
 from bot.danger import AGGRESSOR_PRESENT, CHILD, DANGER, SUICIDE, detect, detect_all
@@ -99,50 +100,69 @@ def test_signal_names_a_rule_never_the_text():
     assert "tuer" not in signal.rule and signal.intent == "urgence_danger"
 
 
-@pytest.mark.parametrize("text,kind", [
-    ("il a menacé de tuer les enfants si je pars", CHILD),
-    ("je n'ai plus envie de me réveiller le matin", SUICIDE),
-    ("on est dans la même pièce, pas moyen de parler", AGGRESSOR_PRESENT),
-    ("il est dans l'appartement, il m'entendrait si j'appelais", AGGRESSOR_PRESENT),
-])
+@pytest.mark.parametrize(
+    "text,kind",
+    [
+        ("il a menacé de tuer les enfants si je pars", CHILD),
+        ("je n'ai plus envie de me réveiller le matin", SUICIDE),
+        ("on est dans la même pièce, pas moyen de parler", AGGRESSOR_PRESENT),
+        ("il est dans l'appartement, il m'entendrait si j'appelais", AGGRESSOR_PRESENT),
+    ],
+)
 def test_indirect_wording_is_caught(text, kind):
     assert detect(text).kind == kind
 
 
-@pytest.mark.parametrize("text", [
-    "il est dans la voiture avec moi, je peux rien faire",
-    "je suis juste à côté de lui là",
-    "il dort à côté, je tape doucement",
-    "impossible de passer un appel il surveille",
-    "comment prévenir la police sans faire de bruit",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "il est dans la voiture avec moi, je peux rien faire",
+        "je suis juste à côté de lui là",
+        "il dort à côté, je tape doucement",
+        "impossible de passer un appel il surveille",
+        "comment prévenir la police sans faire de bruit",
+    ],
+)
 def test_he_is_there_in_other_words(text):
     assert detect(text).kind == "agresseur_present"
 
 
-@pytest.mark.parametrize("text", [
-    "impossible de parler de ça avec ma mère", "je suis à côté de la gare", "il dort beaucoup",
-    "je suis avec lui depuis 10 ans",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "impossible de parler de ça avec ma mère",
+        "je suis à côté de la gare",
+        "il dort beaucoup",
+        "je suis avec lui depuis 10 ans",
+    ],
+)
 def test_he_is_there_near_misses(text):
     assert detect(text) is None
 
 
-@pytest.mark.parametrize("text", [
-    "je suis sur le toit et je regarde en bas", "j'ai envie de sauter du pont", "je vais me jeter par la fenêtre",
-    "je suis au bord du vide",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "je suis sur le toit et je regarde en bas",
+        "j'ai envie de sauter du pont",
+        "je vais me jeter par la fenêtre",
+        "je suis au bord du vide",
+    ],
+)
 def test_suicidal_scenes(text):
     assert detect(text).kind == "suicide"
 
 
-@pytest.mark.parametrize("text", ["on a traversé le pont en voiture", "le chat a sauté du balcon", "sur le pont d'avignon"])
+@pytest.mark.parametrize(
+    "text", ["on a traversé le pont en voiture", "le chat a sauté du balcon", "sur le pont d'avignon"]
+)
 def test_suicidal_scene_near_misses(text):
     assert detect(text) is None
 
 
-@pytest.mark.parametrize("text", ["je me suis coupée les poignets", "j'ai envie de me couper les bras",
-                                  "je me fais du mal le soir"])
+@pytest.mark.parametrize(
+    "text", ["je me suis coupée les poignets", "j'ai envie de me couper les bras", "je me fais du mal le soir"]
+)
 def test_self_harm(text):
     assert detect(text).kind == "suicide"
 

@@ -1,4 +1,5 @@
 """The NLU component: the detector overrides the model, never the other way round."""
+
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 

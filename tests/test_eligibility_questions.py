@@ -1,4 +1,5 @@
 """Which questions are asked, how an answer is read, and the data's validation."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -56,18 +57,21 @@ def test_once_the_aid_is_ruled_out_its_other_questions_are_not_asked():
 
 def test_a_place_given_earlier_is_not_asked_again():
     slots = {"departement": "95"}
-    assert needed(["pack"], **slots) == ["departement"]        # required, but already filled
+    assert needed(["pack"], **slots) == ["departement"]  # required, but already filled
     assert Situation.from_slots(slots).departement == "95"
 
 
-@pytest.mark.parametrize("text, previous, expected", [
-    ("suis-je concernée par l'aide d'urgence ?", None, ("auu",)),
-    ("est-ce que j'ai droit à une place en crèche", None, ("garde",)),
-    ("à quoi ai-je droit ?", None, MEASURES),
-    ("/eligibilite", "auu_conditions", ("auu",)),
-    ("/eligibilite", "logement_durable", ("logement",)),
-    ("j'ai droit au pack et à un logement ?", None, ("pack", "logement")),
-])
+@pytest.mark.parametrize(
+    "text, previous, expected",
+    [
+        ("suis-je concernée par l'aide d'urgence ?", None, ("auu",)),
+        ("est-ce que j'ai droit à une place en crèche", None, ("garde",)),
+        ("à quoi ai-je droit ?", None, MEASURES),
+        ("/eligibilite", "auu_conditions", ("auu",)),
+        ("/eligibilite", "logement_durable", ("logement",)),
+        ("j'ai droit au pack et à un logement ?", None, ("pack", "logement")),
+    ],
+)
 def test_measures_she_asks_about(text, previous, expected):
     assert measures_in(text, previous) == expected
 
@@ -84,32 +88,42 @@ def test_skipping_is_accepted_for_every_question(question):
         assert ELIG.read(question, text).status == "skip"
 
 
-@pytest.mark.parametrize("question, text, value", [
-    ("relation", "mon ex-mari", "ex"),
-    ("relation", "le père de mes enfants", "conjoint"),
-    ("preuve", "j'ai juste fait une main courante", "main_courante"),
-    ("preuve", "pas de plainte", "aucune"),
-    ("sejour", "mon titre de séjour est expiré", "non"),
-    ("sejour", "je suis française", "oui"),
-    ("abri_ce_soir", "non je ne sais pas où dormir", "non"),
-    ("departement", "Marseille", "13"),
-    ("departement", "95", "95"),
-    ("departement", "la Réunion", "974"),
-    ("situation_emploi", "je cherche un emploi", "recherche"),
-    ("etat_psy", "je n'en peux plus", "crise"),
-    ("enfants", "deux", {"nombre": 2, "ages_mois": []}),
-    ("revenus", "1 200 €", {"min": 1200.0, "max": 1200.0}),
-    ("date_preuve", "le mois dernier", {"debut": "2026-10-01", "fin": "2026-10-31"}),
-])
+@pytest.mark.parametrize(
+    "question, text, value",
+    [
+        ("relation", "mon ex-mari", "ex"),
+        ("relation", "le père de mes enfants", "conjoint"),
+        ("preuve", "j'ai juste fait une main courante", "main_courante"),
+        ("preuve", "pas de plainte", "aucune"),
+        ("sejour", "mon titre de séjour est expiré", "non"),
+        ("sejour", "je suis française", "oui"),
+        ("abri_ce_soir", "non je ne sais pas où dormir", "non"),
+        ("departement", "Marseille", "13"),
+        ("departement", "95", "95"),
+        ("departement", "la Réunion", "974"),
+        ("situation_emploi", "je cherche un emploi", "recherche"),
+        ("etat_psy", "je n'en peux plus", "crise"),
+        ("enfants", "deux", {"nombre": 2, "ages_mois": []}),
+        ("revenus", "1 200 €", {"min": 1200.0, "max": 1200.0}),
+        ("date_preuve", "le mois dernier", {"debut": "2026-10-01", "fin": "2026-10-31"}),
+    ],
+)
 def test_answers_in_her_words(question, text, value):
     answer = ELIG.read(question, text)
     assert (answer.status, answer.value) == ("ok", value)
 
 
-@pytest.mark.parametrize("question, text", [
-    ("relation", "bof"), ("departement", "chez moi"), ("enfants", "plein"), ("revenus", "ça dépend"),
-    ("date_preuve", "dans un mois"), ("sejour", "peut-être"),
-])
+@pytest.mark.parametrize(
+    "question, text",
+    [
+        ("relation", "bof"),
+        ("departement", "chez moi"),
+        ("enfants", "plein"),
+        ("revenus", "ça dépend"),
+        ("date_preuve", "dans un mois"),
+        ("sejour", "peut-être"),
+    ],
+)
 def test_garbled_answers_are_refused(question, text):
     assert ELIG.read(question, text).status == "invalid"
 
@@ -130,9 +144,15 @@ def test_resuming_says_so():
 
 
 def test_summary_never_promises_and_offers_a_referent():
-    slots = {"relation": "conjoint", "preuve": "plainte", "date_preuve": {"debut": "2026-10-01", "fin": "2026-10-31"},
-             "sejour": "oui", "auu_recue": "non", "enfants": {"nombre": 1, "ages_mois": [24]},
-             "revenus": {"min": 900.0, "max": 900.0}}
+    slots = {
+        "relation": "conjoint",
+        "preuve": "plainte",
+        "date_preuve": {"debut": "2026-10-01", "fin": "2026-10-31"},
+        "sejour": "oui",
+        "auu_recue": "non",
+        "enfants": {"nombre": 1, "ages_mois": [24]},
+        "revenus": {"min": 900.0, "max": 900.0},
+    }
     replies = ELIG.summary(("auu",), slots)
     text = "\n".join(r.text for r in replies)
     assert "probablement éligible" in text and "la CAF calcule le montant exact" in text
@@ -153,13 +173,16 @@ def _edit(path, change):
     path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda d: d["mesures"]["auu"]["textes"].pop("preuve_main_courante"), "preuve_main_courante"),
-    (lambda d: d["sources"]["caf_faq"].pop("url"), "source"),
-    (lambda d: d["sources"]["caf_faq"].update(last_verified="2999-01-01"), "futur"),
-    (lambda d: d["mesures"]["garde"].update(sources=["inconnue"]), "source"),
-    (lambda d: d.pop("version"), "version"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda d: d["mesures"]["auu"]["textes"].pop("preuve_main_courante"), "preuve_main_courante"),
+        (lambda d: d["sources"]["caf_faq"].pop("url"), "source"),
+        (lambda d: d["sources"]["caf_faq"].update(last_verified="2999-01-01"), "futur"),
+        (lambda d: d["mesures"]["garde"].update(sources=["inconnue"]), "source"),
+        (lambda d: d.pop("version"), "version"),
+    ],
+)
 def test_rules_file_errors_are_refused(data_copy, change, message):
     _edit(data_copy / "regles.yml", change)
     with pytest.raises(KnowledgeError, match=message):

@@ -1,4 +1,5 @@
 """The rules engine, table-driven: each measure, each threshold's boundary, unknown answers."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -18,8 +19,7 @@ from bot.knowledge.territory import load_territories
 TODAY = dt.date(2026, 11, 28)
 CONFIG = app_settings()
 BAREME = load_bareme(CONFIG.eligibility_dir / "auu_bareme.yml", TODAY)
-CTX = Context(load_rules(CONFIG.eligibility_dir / "regles.yml"), BAREME,
-              load_territories(CONFIG.knowledge_dir), TODAY)
+CTX = Context(load_rules(CONFIG.eligibility_dir / "regles.yml"), BAREME, load_territories(CONFIG.knowledge_dir), TODAY)
 SMIC = BAREME.smic_net
 RECENT = DateRange(dt.date(2026, 10, 1), dt.date(2026, 10, 31))
 OLD = DateRange(dt.date(2024, 3, 1), dt.date(2024, 3, 31))
@@ -44,28 +44,55 @@ CASES = [
     ("auu", {**ELIGIBLE, "relation": "autre"}, NOT_NOW, {"relation_autre", "etape_autres_aides"}),
     ("auu", {**ELIGIBLE, "preuve": "signalement"}, PROBABLE, {"preuve_ok"}),
     ("auu", {**ELIGIBLE, "preuve": "ordonnance"}, PROBABLE, {"preuve_ok"}),
-    ("auu", {**ELIGIBLE, "preuve": "main_courante", "date_preuve": None}, NOT_NOW,
-     {"preuve_main_courante", "etape_preuve"}),
+    (
+        "auu",
+        {**ELIGIBLE, "preuve": "main_courante", "date_preuve": None},
+        NOT_NOW,
+        {"preuve_main_courante", "etape_preuve"},
+    ),
     ("auu", {**ELIGIBLE, "preuve": "aucune", "date_preuve": None}, NOT_NOW, {"preuve_aucune", "etape_preuve"}),
     ("auu", {**ELIGIBLE, "date_preuve": OLD}, NOT_NOW, {"preuve_ancienne"}),
     ("auu", {**ELIGIBLE, "sejour": "non"}, NOT_NOW, {"sejour_non"}),
     ("auu", {**ELIGIBLE, "auu_recue": "oui"}, NOT_NOW, {"deja_recue"}),
     # proof dated exactly 12 months ago is too old; the day after, it is recent
-    ("auu", {**ELIGIBLE, "date_preuve": DateRange(dt.date(2025, 11, 28), dt.date(2025, 11, 28))}, NOT_NOW,
-     {"preuve_ancienne"}),
-    ("auu", {**ELIGIBLE, "date_preuve": DateRange(dt.date(2025, 11, 29), dt.date(2025, 11, 29))}, PROBABLE,
-     {"preuve_ok"}),
+    (
+        "auu",
+        {**ELIGIBLE, "date_preuve": DateRange(dt.date(2025, 11, 28), dt.date(2025, 11, 28))},
+        NOT_NOW,
+        {"preuve_ancienne"},
+    ),
+    (
+        "auu",
+        {**ELIGIBLE, "date_preuve": DateRange(dt.date(2025, 11, 29), dt.date(2025, 11, 29))},
+        PROBABLE,
+        {"preuve_ok"},
+    ),
     # a date that straddles the limit (« il y a un an ») is to be checked, not refused
-    ("auu", {**ELIGIBLE, "date_preuve": DateRange(dt.date(2025, 8, 28), dt.date(2026, 2, 28))}, TO_CHECK,
-     {"preuve_date_inconnue", "etape_verifier"}),
+    (
+        "auu",
+        {**ELIGIBLE, "date_preuve": DateRange(dt.date(2025, 8, 28), dt.date(2026, 2, 28))},
+        TO_CHECK,
+        {"preuve_date_inconnue", "etape_verifier"},
+    ),
     # unknown or skipped answers: « à vérifier », never a refusal
     ("auu", {**ELIGIBLE, "relation": None}, TO_CHECK, {"relation_inconnue"}),
     ("auu", {**ELIGIBLE, "preuve": None, "date_preuve": None}, TO_CHECK, {"preuve_inconnue"}),
     ("auu", {**ELIGIBLE, "date_preuve": None}, TO_CHECK, {"preuve_date_inconnue"}),
     ("auu", {**ELIGIBLE, "sejour": None}, TO_CHECK, {"sejour_inconnu"}),
     ("auu", {**ELIGIBLE, "auu_recue": None}, TO_CHECK, {"recue_inconnue"}),
-    ("auu", {}, TO_CHECK, {"relation_inconnue", "preuve_inconnue", "sejour_inconnu", "recue_inconnue",
-                           "montant_sans_revenus", "enfants_inconnus"}),
+    (
+        "auu",
+        {},
+        TO_CHECK,
+        {
+            "relation_inconnue",
+            "preuve_inconnue",
+            "sejour_inconnu",
+            "recue_inconnue",
+            "montant_sans_revenus",
+            "enfants_inconnus",
+        },
+    ),
     # a blocker wins over unknowns
     ("auu", {"preuve": "main_courante"}, NOT_NOW, {"preuve_main_courante", "relation_inconnue"}),
     # overseas collectivities where the CASF does not apply
@@ -93,8 +120,12 @@ CASES = [
     ("pack", {}, TO_CHECK, {"lieu_inconnu", "etape_lieu"}),
     # -- childcare: children under 3 and a job or training plan
     ("garde", {"enfants": Children(1, (8,)), "situation_emploi": "recherche"}, PROBABLE, {"creche_projet"}),
-    ("garde", {"enfants": Children(1, (8,)), "situation_emploi": "emploi", "departement": "95"}, PROBABLE,
-     {"creche_projet", "coupe_file"}),
+    (
+        "garde",
+        {"enfants": Children(1, (8,)), "situation_emploi": "emploi", "departement": "95"},
+        PROBABLE,
+        {"creche_projet", "coupe_file"},
+    ),
     ("garde", {"enfants": Children(1, (35,)), "situation_emploi": "emploi"}, PROBABLE, {"creche_projet"}),
     ("garde", {"enfants": Children(1, (36,)), "situation_emploi": "emploi"}, NOT_NOW, {"plus_de_3_ans"}),
     ("garde", {"enfants": Children(1, (8,)), "situation_emploi": "autre"}, NOT_NOW, {"creche_sans_projet"}),
@@ -135,10 +166,18 @@ def test_no_crisis_number_when_she_is_not_in_crisis():
     assert "etape_3114" not in result("psy", etat_psy="difficile").text_ids()
 
 
-@pytest.mark.parametrize("value, rate", [
-    (0.5 * SMIC, 1.0), (0.5 * SMIC + 0.01, 0.8), (SMIC, 0.8), (SMIC + 0.01, 0.6),
-    (1.5 * SMIC, 0.6), (1.5 * SMIC + 0.01, 0.4), (0, 1.0),
-])
+@pytest.mark.parametrize(
+    "value, rate",
+    [
+        (0.5 * SMIC, 1.0),
+        (0.5 * SMIC + 0.01, 0.8),
+        (SMIC, 0.8),
+        (SMIC + 0.01, 0.6),
+        (1.5 * SMIC, 0.6),
+        (1.5 * SMIC + 0.01, 0.4),
+        (0, 1.0),
+    ],
+)
 def test_amount_rate_boundaries(value, rate):
     got = result("auu", **ELIGIBLE, revenus=income(value))
     assert got.estimate.low == pytest.approx(BAREME.rsa_base * rate)

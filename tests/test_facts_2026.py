@@ -1,4 +1,5 @@
 """Issue 10: the facts of December 2026, and nothing untrue. Fixed dates only, never today's."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -18,10 +19,16 @@ from bot.knowledge.loader import KnowledgeError, load_knowledge
 CONFIG = settings()
 BAREME = CONFIG.eligibility_dir / "auu_bareme.yml"
 DEC_2026 = dt.date(2026, 12, 1)
-AFTER_LAST = dt.date(2027, 4, 2)        # past the last period's end (31 March 2027)
+AFTER_LAST = dt.date(2027, 4, 2)  # past the last period's end (31 March 2027)
 EUROS = re.compile(r"\d[\d\u202f ]*\s?€")
-ELIGIBLE = {"relation": "conjoint", "preuve": "plainte", "date_preuve": {"debut": "2026-10-01", "fin": "2026-10-31"},
-            "sejour": "oui", "auu_recue": "non", "revenus": {"min": 0.0, "max": 0.0}}
+ELIGIBLE = {
+    "relation": "conjoint",
+    "preuve": "plainte",
+    "date_preuve": {"debut": "2026-10-01", "fin": "2026-10-31"},
+    "sejour": "oui",
+    "auu_recue": "non",
+    "revenus": {"min": 0.0, "max": 0.0},
+}
 
 
 def answers_on(day: dt.date):
@@ -40,8 +47,10 @@ def test_the_2026_bareme_is_used_from_april_2026():
     assert not b.expired
     assert [round(b.amount(n, 0), 2) for n in range(5)] == [652.34, 978.51, 1174.21, 1435.15, 1696.08]
     # each parameter carries its source and reliability (both estimates for now)
-    assert {name: p.reliability for name, p in b.parameters} == \
-        {"rsa_montant_forfaitaire": "a_verifier", "smic_net_mensuel": "a_verifier"}
+    assert {name: p.reliability for name, p in b.parameters} == {
+        "rsa_montant_forfaitaire": "a_verifier",
+        "smic_net_mensuel": "a_verifier",
+    }
     assert load_bareme(BAREME, dt.date(2026, 3, 31)).rsa_base == 646.52
 
 
@@ -121,6 +130,7 @@ def test_the_loan_is_suspended_not_cancelled():
 
 def test_confidentiality_states_its_legal_limits():
     from bot.handoff import build_handoff
+
     proposal = build_handoff().proposal([]).text
     assert "sans votre accord, sauf" in proposal
     assert "danger immédiat" in proposal and "enfant en danger" in proposal
@@ -130,7 +140,7 @@ def test_confidentiality_states_its_legal_limits():
 
 def test_response_delays_come_from_configuration():
     assert response_delays({}) == DEFAULT_DELAYS
-    assert "dans l'heure" not in DEFAULT_DELAYS["urgent"].text          # nothing staffed backs it by default
+    assert "dans l'heure" not in DEFAULT_DELAYS["urgent"].text  # nothing staffed backs it by default
     assert DEFAULT_DELAYS["urgent"].text == "au plus vite, sous 24 h en semaine"
     got = response_delays({"ND_URGENT_RESPONSE": "1|dans l'heure"})
     assert (got["urgent"].hours, got["urgent"].text) == (1, "dans l'heure")
@@ -142,6 +152,7 @@ def test_response_delays_come_from_configuration():
 def test_handoff_and_console_read_the_same_delays(monkeypatch):
     from bot.console.app import response_targets
     from bot.handoff import build_handoff
+
     monkeypatch.setenv("ND_URGENT_RESPONSE", "2|sous 2 heures, astreinte comprise")
     assert response_targets()["urgent"] == 2
     assert "sous 2 heures, astreinte comprise" in build_handoff().proposal(["danger"]).text
@@ -160,10 +171,15 @@ def test_privacy_says_what_is_kept_once_a_case_exists(monkeypatch):
     assert "45 jours" in with_case and "annuler ma demande" in with_case
 
 
-@pytest.mark.parametrize("channel,expected,absent", [
-    ("socketio", "Sortie rapide", None), ("telegram", "/effacer", "Sortie rapide"),
-    ("rest", "« effacer »", "Sortie rapide"), (None, "« effacer »", "Sortie rapide"),
-])
+@pytest.mark.parametrize(
+    "channel,expected,absent",
+    [
+        ("socketio", "Sortie rapide", None),
+        ("telegram", "/effacer", "Sortie rapide"),
+        ("rest", "« effacer »", "Sortie rapide"),
+        (None, "« effacer »", "Sortie rapide"),
+    ],
+)
 def test_the_quick_exit_line_only_on_the_web_widget(channel, expected, absent):
     replies = answers_on(DEC_2026).for_intent("saluer", True, channel)
     line = replies[-1].text
@@ -231,6 +247,6 @@ def test_no_official_fact_in_the_data_points_at_a_home_page_or_the_old_date():
     kb = load_knowledge(CONFIG.knowledge_dir, today=DEC_2026)
     for topic in kb.topics.values():
         for fact in topic.facts:
-            assert fact.last_verified != dt.date(2026, 11, 28), topic.id   # nothing was checked that day
+            assert fact.last_verified != dt.date(2026, 11, 28), topic.id  # nothing was checked that day
     for path in list(CONFIG.knowledge_dir.glob("*.yml")) + list(CONFIG.eligibility_dir.glob("*.yml")):
         assert "last_verified: 2026-11-28" not in path.read_text(encoding="utf-8") or path.name == "questions.yml"

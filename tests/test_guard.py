@@ -1,4 +1,5 @@
 """connectors/guard.py: length cap, rate limits, payloads only when offered."""
+
 from __future__ import annotations
 
 import asyncio
@@ -97,8 +98,15 @@ def _tracker(sender: str = "s1") -> DialogueStateTracker:
     events = [
         ActionExecuted("action_listen"),
         UserUttered("bonjour", {"name": "saluer"}),
-        BotUttered("Voulez-vous ?", {"buttons": [{"title": "Oui", "payload": "/affirmer"},
-                                                   {"title": "95", "payload": '/territoire{"departement": "95"}'}]}),
+        BotUttered(
+            "Voulez-vous ?",
+            {
+                "buttons": [
+                    {"title": "Oui", "payload": "/affirmer"},
+                    {"title": "95", "payload": '/territoire{"departement": "95"}'},
+                ]
+            },
+        ),
         ActionExecuted("action_listen"),
     ]
     return DialogueStateTracker.from_events(sender, events, slots=[])
@@ -167,8 +175,13 @@ from hypothesis import strategies as st  # noqa: E402
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.one_of(st.text(max_size=60), st.text(max_size=30).map(lambda t: "/" + t),
-                 st.sampled_from(["/affirmer", ' /affirmer', '/affirmer{"x": 1}', "//", "/\u2003/affirmer"])))
+@given(
+    st.one_of(
+        st.text(max_size=60),
+        st.text(max_size=30).map(lambda t: "/" + t),
+        st.sampled_from(["/affirmer", " /affirmer", '/affirmer{"x": 1}', "//", "/\u2003/affirmer"]),
+    )
+)
 def test_whatever_she_types_only_an_offered_payload_reaches_rasa_as_one(text):
     out = run(filter_payload(text, "s1", Store(_tracker())))
     offered = {"/affirmer", '/territoire{"departement": "95"}'}

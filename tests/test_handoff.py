@@ -1,4 +1,5 @@
 """The handoff core (bot/handoff.py) and its actions on tracker fixtures, with a fake outbox."""
+
 from __future__ import annotations
 
 import asyncio
@@ -18,30 +19,43 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "trackers"
 DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
 HANDOFF = build_handoff()
-PLAN = {"contact_canal": "sms", "contact_telephone": {"e164": "+33612345678", "mobile": True},
-        "contact_creneaux": ["matin"], "contact_message": "non", "contact_code": "tournesol", "contact_prenom": ""}
+PLAN = {
+    "contact_canal": "sms",
+    "contact_telephone": {"e164": "+33612345678", "mobile": True},
+    "contact_creneaux": ["matin"],
+    "contact_message": "non",
+    "contact_code": "tournesol",
+    "contact_prenom": "",
+}
 
 
 def test_only_the_questions_the_channel_needs():
     assert HANDOFF.needed({}) == ["contact_canal", "contact_code", "contact_prenom"]
     assert "contact_telephone" in HANDOFF.needed({"contact_canal": "appel"})
-    assert HANDOFF.needed({"contact_canal": "email"}) == ["contact_canal", "contact_email", "contact_code",
-                                                          "contact_prenom"]
+    assert HANDOFF.needed({"contact_canal": "email"}) == [
+        "contact_canal",
+        "contact_email",
+        "contact_code",
+        "contact_prenom",
+    ]
     assert "contact_creneaux" not in HANDOFF.needed({"contact_canal": "ici"})
 
 
-@pytest.mark.parametrize("question, text, ok", [
-    ("contact_telephone", "06 12 34 56 78", True),
-    ("contact_telephone", "+262 692 12 34 56", True),
-    ("contact_telephone", "01 23 45 67 89", False),      # a landline cannot receive her SMS
-    ("contact_telephone", "0612", False),
-    ("contact_telephone", "08 00 00 00 00", False),
-    ("contact_email", "sarah@exemple.fr", True),
-    ("contact_email", "sarah@", False),
-    ("contact_code", "tournesol", True),
-    ("contact_code", "06 12 34 56 78", False),
-    ("contact_prenom", "Mme L.", True),
-])
+@pytest.mark.parametrize(
+    "question, text, ok",
+    [
+        ("contact_telephone", "06 12 34 56 78", True),
+        ("contact_telephone", "+262 692 12 34 56", True),
+        ("contact_telephone", "01 23 45 67 89", False),  # a landline cannot receive her SMS
+        ("contact_telephone", "0612", False),
+        ("contact_telephone", "08 00 00 00 00", False),
+        ("contact_email", "sarah@exemple.fr", True),
+        ("contact_email", "sarah@", False),
+        ("contact_code", "tournesol", True),
+        ("contact_code", "06 12 34 56 78", False),
+        ("contact_prenom", "Mme L.", True),
+    ],
+)
 def test_contact_answers_are_validated(question, text, ok):
     answer = HANDOFF.read(question, text, {"contact_canal": "sms"})
     assert (answer.status == "ok") is ok
@@ -105,12 +119,12 @@ def test_the_case_carries_what_the_referent_needs_and_no_raw_id():
     assert draft.danger_signals == ["danger"] and draft.priority == "urgent"
     assert draft.eligibility["outcomes"]["auu"] == "probablement_eligible"
     assert draft.eligibility["rules_version"]
-    assert draft.eligibility["answers"]["enfants"] == {"nombre": 1, "ages_mois": [24]}   # all her answers, as JSON
+    assert draft.eligibility["answers"]["enfants"] == {"nombre": 1, "ages_mois": [24]}  # all her answers, as JSON
     assert draft.eligibility["answers"]["relation"] == "conjoint"
     assert "fixture-contact" not in json.dumps(draft.to_dict())
     assert "ABCD2345" in messages[0]["text"]
     assert slots["dossier_reference"] == "ABCD2345"
-    assert slots["contact_telephone"] is None and slots["contact_code"] is None   # gone from the tracker
+    assert slots["contact_telephone"] is None and slots["contact_code"] is None  # gone from the tracker
 
 
 def test_a_store_outage_keeps_the_request_and_says_so():
@@ -123,7 +137,7 @@ def test_a_failure_is_told_plainly_with_the_numbers():
     messages, slots = _run(ActionCreerDossier(HANDOFF, FakeOutbox(error=OSError("disk full"))), _tracker())
     text = messages[0]["text"]
     assert "3919" in text and "17" in text and "114" in text
-    assert slots["contact_etape"] == "confirmation"     # she may try again: nothing was lost
+    assert slots["contact_etape"] == "confirmation"  # she may try again: nothing was lost
 
 
 def test_nothing_is_sent_without_the_confirmation_step():

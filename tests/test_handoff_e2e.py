@@ -1,4 +1,5 @@
 """The handoff to a référent through the REST channel: consent, contact plan, case, withdrawal."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -38,7 +39,7 @@ def test_consent_then_a_safe_contact_plan_then_an_encrypted_case(bot):
     text = "\n".join(m["text"] for m in offer)
     assert "3919" in text and "rien n'est enregistré avant votre accord" in text
     assert "/consentir_contact" in payloads(offer)
-    assert len(statuses(bot)) == before                      # nothing stored on the offer
+    assert len(statuses(bot)) == before  # nothing stored on the offer
     assert "Comment préférez-vous être contactée" in bot.text(sender, "oui")
     assert "À quel numéro" in bot.text(sender, "par sms")
     again = bot.text(sender, "0612")
@@ -50,7 +51,7 @@ def test_consent_then_a_safe_contact_plan_then_an_encrypted_case(bot):
     recap = bot.say(sender, "Sarah")
     recap_text = "\n".join(m["text"] for m in recap)
     assert "+33612345678" in recap_text and "tournesol" in recap_text and "Le matin" in recap_text
-    assert len(statuses(bot)) == before                      # still nothing before the confirmation
+    assert len(statuses(bot)) == before  # still nothing before the confirmation
     done = bot.text(sender, "/confirmer_contact")
     assert "Votre référence" in done and "3919" in done
     assert statuses(bot).count("nouveau") >= 1
@@ -78,7 +79,7 @@ def test_danger_during_the_contact_form_wins_then_she_can_go_on(bot):
     assert "À quel numéro" in bot.text(sender, "un appel")
     urgent = bot.text(sender, "il est là je peux pas parler")
     assert "114" in urgent and "numéro" not in urgent
-    assert "À quel numéro" in bot.text(sender, "oui")          # the offer stands: « oui » resumes
+    assert "À quel numéro" in bot.text(sender, "oui")  # the offer stands: « oui » resumes
 
 
 def test_stopping_the_contact_form_keeps_nothing(bot):
@@ -115,7 +116,7 @@ def test_she_withdraws_with_her_reference_and_code_word_from_a_new_conversation(
     bot.text(first, "Sarah")
     done = bot.text(first, "/confirmer_contact")
     reference = done.split("Votre référence : ")[1][:8]
-    other = new_sender()                                   # another conversation, another device
+    other = new_sender()  # another conversation, another device
     assert "écrivez sa référence" in bot.text(other, "annuler ma demande")
     assert "mot de code" in bot.text(other, reference.lower())
     wrong = bot.text(other, "Tulipe")

@@ -1,6 +1,7 @@
 """The handoff tells the truth: a slow write is « en cours » then gives the reference, a new
 request on her open case updates its plan (audited) and says so, and she can withdraw with her
 reference and code word from another conversation; real store (SQLite and PostgreSQL) and outbox."""
+
 from __future__ import annotations
 
 import asyncio
@@ -16,12 +17,19 @@ from rasa_sdk.executor import CollectingDispatcher
 
 import actions.handoff as handoff_actions
 from actions.handoff import ActionCreerDossier, ActionRetirerParReference, handoff_followup
-from bot.cases.model import ContactPlan, WITHDRAWN
+from bot.cases.model import WITHDRAWN, ContactPlan
 from bot.cases.outbox import Outbox
 from bot.cases.schema import audit_log
 from bot.handoff import build_handoff
 from tests.cases_support import (  # noqa: F401
-    CODE_WORD, _case_env, clock, db_url, keyring, make_draft, pg_database, store,
+    CODE_WORD,
+    _case_env,
+    clock,
+    db_url,
+    keyring,
+    make_draft,
+    pg_database,
+    store,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,7 +71,7 @@ def test_a_slow_write_is_en_cours_then_gives_the_reference_never_a_false_failure
         first = dispatcher.messages[0]["text"]
         slots = _slots(events)
         later = _tracker(**slots)
-        still = handoff_followup(later, "remercier", HANDOFF)          # her next message, too early
+        still = handoff_followup(later, "remercier", HANDOFF)  # her next message, too early
         gate.set()
         for _ in range(100):
             await asyncio.sleep(0.05)
@@ -84,8 +92,9 @@ def test_a_slow_write_is_en_cours_then_gives_the_reference_never_a_false_failure
 
 def test_after_a_restart_the_reference_is_found_in_the_store_or_the_outbox(store, outbox, keyring, monkeypatch):
     tracker = _tracker()
-    monkeypatch.setattr("bot.cases.crypto.conversation_id",
-                        lambda raw, channel, ring=None: keyring.conversation_id(raw, channel))
+    monkeypatch.setattr(
+        "bot.cases.crypto.conversation_id", lambda raw, channel, ring=None: keyring.conversation_id(raw, channel)
+    )
     conv = keyring.conversation_id(tracker.sender_id, "web")
     draft = replace(make_draft(keyring), conversation_id=conv, reference="ABCD2345")
     store.create(draft)
@@ -100,12 +109,15 @@ def test_after_a_restart_the_reference_is_found_in_the_store_or_the_outbox(store
 
 def test_a_new_request_on_an_open_case_updates_its_plan_and_is_audited(store, keyring):
     first = store.create(make_draft(keyring, "elle"))
-    again = replace(make_draft(keyring, "elle"), reference="WXYZ6789",
-                    contact=ContactPlan.validated("appel", "07 00 00 00 01", code_word="Mimosa"))
+    again = replace(
+        make_draft(keyring, "elle"),
+        reference="WXYZ6789",
+        contact=ContactPlan.validated("appel", "07 00 00 00 01", code_word="Mimosa"),
+    )
     case, updated = store.create_or_update(again)
     assert updated and case.reference == first.reference
     assert store.get(first.reference).contact.address == "+33700000001"
-    assert store.create_or_update(again) == (store.get(first.reference), False)   # a replay changes nothing
+    assert store.create_or_update(again) == (store.get(first.reference), False)  # a replay changes nothing
     with store._read() as conn:
         rows = conn.execute(audit_log.select().where(audit_log.c.reference == first.reference)).all()
     assert [(r.action, r.login) for r in rows] == [("plan", "#elle")]
@@ -113,11 +125,17 @@ def test_a_new_request_on_an_open_case_updates_its_plan_and_is_audited(store, ke
 
 
 def test_she_is_told_her_request_updated_the_open_case(store, outbox, keyring, monkeypatch):
-    monkeypatch.setattr("bot.cases.crypto.conversation_id",
-                        lambda raw, channel, ring=None: keyring.conversation_id(raw, channel))
+    monkeypatch.setattr(
+        "bot.cases.crypto.conversation_id", lambda raw, channel, ring=None: keyring.conversation_id(raw, channel)
+    )
     tracker = _tracker()
-    existing = store.create(replace(make_draft(keyring), conversation_id=keyring.conversation_id(
-        tracker.sender_id, "web"), contact=ContactPlan.validated("email", "autre@exemple.fr")))
+    existing = store.create(
+        replace(
+            make_draft(keyring),
+            conversation_id=keyring.conversation_id(tracker.sender_id, "web"),
+            contact=ContactPlan.validated("email", "autre@exemple.fr"),
+        )
+    )
     dispatcher = CollectingDispatcher()
     events = asyncio.run(ActionCreerDossier(HANDOFF, outbox).run(dispatcher, tracker, DOMAIN))
     text = dispatcher.messages[0]["text"]
@@ -133,10 +151,11 @@ def test_withdraw_with_reference_and_code_word(store, keyring):
     assert store.get(case.reference).is_open
     done = store.withdraw_with_code(case.reference.lower(), "  " + CODE_WORD.upper().replace("-", "-") + " ")
     assert done is not None and done.status == WITHDRAWN and store.get(case.reference).contact is None
-    assert store.withdraw_with_code(case.reference, CODE_WORD) is None          # once only
-    plain = store.create(replace(make_draft(keyring, "sans-code"),
-                                 contact=ContactPlan.validated("sms", "06 12 34 56 78")))
-    assert store.withdraw_with_code(plain.reference, "") is None                 # no code word: no match
+    assert store.withdraw_with_code(case.reference, CODE_WORD) is None  # once only
+    plain = store.create(
+        replace(make_draft(keyring, "sans-code"), contact=ContactPlan.validated("sms", "06 12 34 56 78"))
+    )
+    assert store.withdraw_with_code(plain.reference, "") is None  # no code word: no match
 
 
 def test_a_wrong_pair_is_said_plainly_with_a_limited_number_of_tries(store, outbox, keyring):
@@ -145,16 +164,27 @@ def test_a_wrong_pair_is_said_plainly_with_a_limited_number_of_tries(store, outb
     tries = 0
     for _ in range(3):
         dispatcher = CollectingDispatcher()
-        events = asyncio.run(action.run(dispatcher, _tracker(retrait_reference=case.reference, retrait_code="faux",
-                                                               retrait_essais=tries), DOMAIN))
+        events = asyncio.run(
+            action.run(
+                dispatcher,
+                _tracker(retrait_reference=case.reference, retrait_code="faux", retrait_essais=tries),
+                DOMAIN,
+            )
+        )
         assert "Je ne trouve pas de demande avec cette référence" in dispatcher.messages[0]["text"]
         tries = _slots(events)["retrait_essais"]
     dispatcher = CollectingDispatcher()
-    asyncio.run(action.run(dispatcher, _tracker(retrait_reference=case.reference, retrait_code=CODE_WORD,
-                                                retrait_essais=tries), DOMAIN))
+    asyncio.run(
+        action.run(
+            dispatcher, _tracker(retrait_reference=case.reference, retrait_code=CODE_WORD, retrait_essais=tries), DOMAIN
+        )
+    )
     assert "Trop d'essais" in dispatcher.messages[0]["text"] and store.get(case.reference).is_open
     # From a fresh conversation, the right pair works (the per-reference limit is 5 a day).
     dispatcher = CollectingDispatcher()
-    asyncio.run(action.run(dispatcher, _tracker(retrait_reference=case.reference, retrait_code=CODE_WORD,
-                                                retrait_essais=0), DOMAIN))
+    asyncio.run(
+        action.run(
+            dispatcher, _tracker(retrait_reference=case.reference, retrait_code=CODE_WORD, retrait_essais=0), DOMAIN
+        )
+    )
     assert "annulée" in dispatcher.messages[0]["text"] and not store.get(case.reference).is_open

@@ -1,4 +1,5 @@
 """Knowledge files: loading, strict validation, tone, and the emergency numbers."""
+
 import datetime as dt
 import re
 import shutil
@@ -41,8 +42,10 @@ def test_measures_cite_dated_sources(answers):
         if topic.kind == "mesure":
             assert topic.facts, topic.id
             # A fact nobody has checked says so: no date, reliability « a_verifier ».
-            assert all(f.source.url.startswith("https://") and (f.last_verified or f.reliability == "a_verifier")
-                       for f in topic.facts), topic.id
+            assert all(
+                f.source.url.startswith("https://") and (f.last_verified or f.reliability == "a_verifier")
+                for f in topic.facts
+            ), topic.id
 
 
 def test_missing_source_is_refused(tmp_path):
@@ -73,8 +76,17 @@ def test_buttons_point_to_known_intents(answers):
 
 
 def test_every_topic_renders_and_amounts_come_from_data(answers):
-    extra = {"departement_nom": "X", "depuis": "X", "coordination": "X", "liste_actifs": "X", "etat": "X",
-             "liste_mise_en_place": "X", "numeros_locaux": "X", "choix": "X", "retention_days": "30"}
+    extra = {
+        "departement_nom": "X",
+        "depuis": "X",
+        "coordination": "X",
+        "liste_actifs": "X",
+        "etat": "X",
+        "liste_mise_en_place": "X",
+        "numeros_locaux": "X",
+        "choix": "X",
+        "retention_days": "30",
+    }
     for topic_id in answers.kb.topics:
         answers.render(topic_id, **extra)
     montant = answers.render("auu_montant").text
@@ -83,9 +95,19 @@ def test_every_topic_renders_and_amounts_come_from_data(answers):
     assert not re.search(r"\d{3}\s?€", raw), "amounts are written by hand in auu_montant"
 
 
-FORBIDDEN = [r"pourquoi ne partez", r"m[ée]diation", r"th[ée]rapie de couple", r"femme battue",
-             r"il faut porter plainte", r"vous devez porter plainte", r"100 ?% anonyme",
-             r"\btu\b", r"\bton\b", r"\btes\b", r"\btoi\b"]
+FORBIDDEN = [
+    r"pourquoi ne partez",
+    r"m[ée]diation",
+    r"th[ée]rapie de couple",
+    r"femme battue",
+    r"il faut porter plainte",
+    r"vous devez porter plainte",
+    r"100 ?% anonyme",
+    r"\btu\b",
+    r"\bton\b",
+    r"\btes\b",
+    r"\btoi\b",
+]
 
 
 def test_tone_rules(answers):

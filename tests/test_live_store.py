@@ -1,5 +1,6 @@
 """The live takeover's store and wording (SQLite and PostgreSQL, a fixed clock): sealed exchange,
 one holder, one expiry claim, erased with her case, re-sealed by key rotation; what she reads."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,7 +10,14 @@ from bot import live
 from bot.cases.model import CLOSED, IN_PROGRESS, TAKEN
 from bot.live.store import LiveStore, NotJoinable
 from tests.cases_support import (  # noqa: F401
-    SECRETS, _case_env, clock, db_url, keyring, make_draft, pg_database, store,
+    SECRETS,
+    _case_env,
+    clock,
+    db_url,
+    keyring,
+    make_draft,
+    pg_database,
+    store,
 )
 
 
@@ -41,10 +49,10 @@ def test_only_one_referent_holds_it_and_only_the_holder_hands_back(store, keyrin
     with pytest.raises(NotJoinable) as refused:
         lv.join(case.reference, "ines")
     assert refused.value.holder == "alice"
-    assert lv.end(case.reference, "ines") is None          # not hers to hand back
+    assert lv.end(case.reference, "ines") is None  # not hers to hand back
     assert lv.end(case.reference, "alice").state == live.ENDED
     with pytest.raises(NotJoinable):
-        lv.join(case.reference, "alice")                     # nobody waits any more
+        lv.join(case.reference, "alice")  # nobody waits any more
 
 
 def test_a_wait_expires_once_at_its_deadline_and_telegram_may_still_be_joined(store, keyring, clock):
@@ -53,9 +61,9 @@ def test_a_wait_expires_once_at_its_deadline_and_telegram_may_still_be_joined(st
     assert lv.expire_due() == []
     clock.advance(minutes=2)
     assert [s.reference for s in lv.expire_due()] == [case.reference]
-    assert lv.expire_due() == []                             # claimed once, whichever worker asks
+    assert lv.expire_due() == []  # claimed once, whichever worker asks
     assert lv.get(case.reference).state == live.EXPIRED
-    assert lv.join(case.reference, "alice").held             # the chat stays open: a référent may answer later
+    assert lv.join(case.reference, "alice").held  # the chat stays open: a référent may answer later
 
 
 def test_the_exchange_goes_with_her_case_withdrawn_or_purged(store, keyring, clock):
@@ -68,7 +76,7 @@ def test_the_exchange_goes_with_her_case_withdrawn_or_purged(store, keyring, clo
     for status in (TAKEN, IN_PROGRESS, CLOSED):
         store.update_status(other.reference, status, outcome="contactée" if status == CLOSED else None)
     clock.advance(days=31)
-    assert store.purge(30) == 2                              # the withdrawn one and the closed one
+    assert store.purge(30) == 2  # the withdrawn one and the closed one
     assert lv2.messages(other.reference) == [] and lv2.get(other.reference) is None
 
 
@@ -83,7 +91,7 @@ def test_key_rotation_reseals_the_exchange(store, keyring, clock, db_url):
     lv.set_address(case.conversation_id, "7364519200")
     old = keyring._keys[keyring.current_key_id]
     rotated = CaseStore(db_url, keyring=KeyRing([os.urandom(32), old], keyring._hmac_key), clock=clock)
-    assert rotated.count_stale() >= 3   # (the case's own fields too)
+    assert rotated.count_stale() >= 3  # (the case's own fields too)
     rotated.reencrypt()
     assert rotated.count_stale() == 0
     again = LiveStore(rotated)

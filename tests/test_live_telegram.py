@@ -4,6 +4,7 @@ console (HTTP, as its page does), writes, she receives it; her answer reaches th
 is silent; danger is answered at once; the operator hands back and the assistant answers again.
 Her raw chat id is kept only sealed, with her case.
 """
+
 from __future__ import annotations
 
 import re
@@ -15,9 +16,9 @@ from bot.cases.crypto import load_keyring
 from bot.cases.store import CaseStore
 from bot.live.store import LiveStore
 
-from .console_support import add_operator, start_console, stop
 from .conftest import _start_bot
-from .test_telegram_e2e import CHATS, DANGER, FakeTelegram, TOKEN, joined, message_update, post, telegram_env  # noqa: F401
+from .console_support import add_operator, start_console, stop
+from .test_telegram_e2e import CHATS, DANGER, TOKEN, FakeTelegram, joined, message_update, post, telegram_env  # noqa: F401
 
 CHAT = CHATS["poll"] + 1000
 
@@ -36,8 +37,9 @@ def stack(tmp_path_factory, fake):
         bot.rasa = bot.url.split("/webhooks")[0]
         assert add_operator(bot.state_dir, "chef", "--supervisor").returncode == 0
         keys = {k: env[k] for k in ("ND_CASE_KEYS", "ND_HMAC_KEY")}
-        console = start_console(bot.state_dir, bot.logs["rasa"].parent / "console.log",
-                                env={"ND_LIVE_RASA_URL": bot.rasa, **keys})
+        console = start_console(
+            bot.state_dir, bot.logs["rasa"].parent / "console.log", env={"ND_LIVE_RASA_URL": bot.rasa, **keys}
+        )
         bot.console = console
         try:
             yield bot
@@ -49,15 +51,15 @@ def say(stack, fake, text: str) -> str:
     before = len(fake.calls)
     status, _ = post(stack, message_update(fake, CHAT, text))
     assert status == 200
-    return joined([c.params for c in fake.calls[before:] if c.method == "sendMessage"
-                   and c.params["chat_id"] == CHAT])
+    return joined([c.params for c in fake.calls[before:] if c.method == "sendMessage" and c.params["chat_id"] == CHAT])
 
 
 def pushed_since(fake, before: int, wait: float = 5.0, contains: str = "") -> str:
     deadline = time.monotonic() + wait
     while True:
-        text = joined([c.params for c in fake.calls[before:] if c.method == "sendMessage"
-                       and c.params["chat_id"] == CHAT])
+        text = joined(
+            [c.params for c in fake.calls[before:] if c.method == "sendMessage" and c.params["chat_id"] == CHAT]
+        )
         if (contains in text and text) or time.monotonic() > deadline:
             return text
         time.sleep(0.1)
@@ -86,16 +88,19 @@ def test_a_referent_takes_over_a_telegram_conversation(stack, fake):
     assert "Claire, référente, a rejoint la conversation" in pushed_since(fake, before, contains="Claire")
 
     before = len(fake.calls)
-    sent = http.post(page + "/direct/envoyer", data={"csrf": csrf, "message": "Bonjour, je suis Claire."},
-                     headers={"Accept": "application/json"})
+    sent = http.post(
+        page + "/direct/envoyer",
+        data={"csrf": csrf, "message": "Bonjour, je suis Claire."},
+        headers={"Accept": "application/json"},
+    )
     assert sent.status_code == 200 and sent.json()["present"] is True
     assert "Claire : Bonjour, je suis Claire." in pushed_since(fake, before, contains="Bonjour")
 
-    assert say(stack, fake, "merci, je suis au travail") == ""      # the assistant is silent
+    assert say(stack, fake, "merci, je suis au travail") == ""  # the assistant is silent
     log = http.get(page + "/direct/messages", headers={"Accept": "application/json"}).json()
     assert "merci, je suis au travail" in [m["texte"] for m in log["messages"]]
 
-    urgent = say(stack, fake, DANGER)                                  # danger still answered at once
+    urgent = say(stack, fake, DANGER)  # danger still answered at once
     assert "17" in urgent and "114" in urgent
     log = http.get(page + "/direct/messages", headers={"Accept": "application/json"}).json()
     assert any(m["danger"] and m["auteur"] == "elle" for m in log["messages"])
@@ -107,8 +112,9 @@ def test_a_referent_takes_over_a_telegram_conversation(stack, fake):
     assert say(stack, fake, "c'est quoi l'aide universelle d'urgence ?") != ""
 
     # Only the holder may write: after the hand-back, nobody can.
-    refused = http.post(page + "/direct/envoyer", data={"csrf": csrf, "message": "encore"},
-                        headers={"Accept": "application/json"})
+    refused = http.post(
+        page + "/direct/envoyer", data={"csrf": csrf, "message": "encore"}, headers={"Accept": "application/json"}
+    )
     assert refused.status_code == 409
     # Her chat id: sealed, never in clear in the store or the logs.
     raw = (stack.state_dir / "cases.sqlite3").read_bytes()
@@ -143,7 +149,7 @@ def test_the_internal_endpoint_refuses_without_its_token_and_answers_bad_input_w
     assert call(body, token[:-1] + "x") == 403
     assert call(b"{pas du json", token) == 400
     assert call(json.dumps(["liste"]).encode(), token) == 400
-    assert call(body, token) == 404                       # no live conversation with that reference
+    assert call(body, token) == 404  # no live conversation with that reference
 
 
 def test_effacer_during_a_takeover_ends_it_and_erases(stack, fake):
@@ -164,7 +170,7 @@ def test_effacer_during_a_takeover_ends_it_and_erases(stack, fake):
     before = len(fake.calls)
     erased = say(stack, fake, "effacer")
     assert "effacée" in erased or "C'est fait" in erased
-    assert fake.deleted_ids(CHAT)                           # her phone's messages deleted too
+    assert fake.deleted_ids(CHAT)  # her phone's messages deleted too
     log = http.get(page + "/direct/messages", headers={"Accept": "application/json"}).json()
     assert log["etat"] == "fini" and log["tenue_par"] is None
     assert len(fake.calls) > before

@@ -5,6 +5,7 @@ joins, writes, she reads it; she answers, the console shows it; the assistant is
 answered at once; the operator hands back and the assistant answers again. Then: nobody joins, and after
 the (short) wait she gets the 3919 and the 114.
 """
+
 from __future__ import annotations
 
 import os
@@ -22,25 +23,26 @@ from .conftest import ROOT, _start_bot, free_port, wait_http
 from .console_support import PASSWORDS, add_operator, start_console, stop, store_for
 from .test_widget_browser import SHOTS, Widget, browser  # noqa: F401 - the shared Chromium fixture
 
-WAIT_MINUTES = "0.75"   # 45 s: the operator joins within seconds; the fallback test waits for it
+WAIT_MINUTES = "0.75"  # 45 s: the operator joins within seconds; the fallback test waits for it
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     web_port = free_port()
     origin = f"http://127.0.0.1:{web_port}"
-    for bot in _start_bot(tmp_path_factory, extra_env={"ND_ALLOWED_ORIGINS": origin,
-                                                        "ND_LIVE_WAIT_MINUTES": WAIT_MINUTES,
-                                                        "ND_LIVE_POLL_SECONDS": "0.5"}):
+    for bot in _start_bot(
+        tmp_path_factory,
+        extra_env={"ND_ALLOWED_ORIGINS": origin, "ND_LIVE_WAIT_MINUTES": WAIT_MINUTES, "ND_LIVE_POLL_SECONDS": "0.5"},
+    ):
         rasa = bot.url.split("/webhooks")[0]
         env = {**os.environ, "ND_WEB_PORT": str(web_port), "ND_SOCKET_URL": rasa}
         with open(bot.logs["rasa"].parent / "web.log", "w") as out:
-            web = subprocess.Popen([sys.executable, "-m", "connectors.web"], cwd=ROOT, env=env,
-                                   stdout=out, stderr=subprocess.STDOUT)
+            web = subprocess.Popen(
+                [sys.executable, "-m", "connectors.web"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+            )
         assert add_operator(bot.state_dir, "alice", "--supervisor").returncode == 0
         assert add_operator(bot.state_dir, "ines", "--supervisor").returncode == 0
-        console = start_console(bot.state_dir, bot.logs["rasa"].parent / "console.log",
-                                env={"ND_LIVE_RASA_URL": rasa})
+        console = start_console(bot.state_dir, bot.logs["rasa"].parent / "console.log", env={"ND_LIVE_RASA_URL": rasa})
         try:
             wait_http(origin + "/", web, timeout=30)
             bot.web, bot.console = origin, console
@@ -117,7 +119,7 @@ def test_a_referent_joins_writes_reads_her_and_hands_back(stack, browser):  # no
     started = time.monotonic()
     expect(journal).to_contain_text("oui je suis seule pour l'instant, merci", timeout=5000)
     seen_after = time.monotonic() - started
-    time.sleep(2.5)                                   # what the assistant would have answered by now
+    time.sleep(2.5)  # what the assistant would have answered by now
     assert bot_count(w) == before, "the assistant spoke while a référent held the conversation"
 
     # Danger during the takeover: the emergency answer at once, and the operator alerted.
@@ -144,9 +146,12 @@ def test_a_referent_joins_writes_reads_her_and_hands_back(stack, browser):  # no
     raw = (stack.state_dir / "cases.sqlite3").read_bytes()
     assert b"seule pour l'instant" not in raw and "sécurité en ce moment".encode() not in raw
     import sqlite3
+
     with sqlite3.connect(stack.state_dir / "cases.sqlite3") as db:
-        actions = [r[0] for r in db.execute("SELECT action FROM audit_log WHERE reference = ? AND login = 'alice'",
-                                            (reference,))]
+        actions = [
+            r[0]
+            for r in db.execute("SELECT action FROM audit_log WHERE reference = ? AND login = 'alice'", (reference,))
+        ]
         details = " ".join(str(r[0]) for r in db.execute("SELECT detail FROM audit_log"))
     assert {"direct_rejoint", "direct_message", "direct_rendu"} <= set(actions)
     assert "sécurité" not in details and "seule" not in details

@@ -3,6 +3,7 @@
 Runs the whole trained pipeline (model, place and danger components) and
 writes a per-intent report to results/nlu_report.md.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -24,8 +25,12 @@ MIN_ACCURACY = 0.93
 
 def _examples(path: Path) -> list[tuple[str, str]]:
     doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return [(block["intent"], line[2:].strip())
-            for block in doc["nlu"] for line in block["examples"].splitlines() if line.startswith("- ")]
+    return [
+        (block["intent"], line[2:].strip())
+        for block in doc["nlu"]
+        for line in block["examples"].splitlines()
+        if line.startswith("- ")
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +64,12 @@ def test_intent_accuracy_and_every_danger_caught(predictions):
     accuracy = sum(e == g for e, g, _ in predictions) / len(predictions)
     missed_danger = [(e, g) for e, g, _ in predictions if e in URGENT and g not in URGENT]
 
-    lines = [f"# NLU held-out report\n", f"Accuracy: {accuracy:.3f} on {len(predictions)} utterances; "
-             f"danger utterances missed: {len(missed_danger)}\n", "| intent | correct | total |", "|---|---|---|"]
+    lines = [
+        "# NLU held-out report\n",
+        f"Accuracy: {accuracy:.3f} on {len(predictions)} utterances; danger utterances missed: {len(missed_danger)}\n",
+        "| intent | correct | total |",
+        "|---|---|---|",
+    ]
     lines += [f"| {i} | {c} | {t} |" for i, (c, t) in sorted(per_intent.items())]
     lines += ["", "Errors (expected -> predicted):", ""]
     lines += [f"- {e} -> {g}: {t}" for e, g, t in predictions if e != g]

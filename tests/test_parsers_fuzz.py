@@ -4,6 +4,7 @@ A hypothesis fuzz over every parser of bot/eligibility/parsers.py and the contac
 of bot/cases/contact.py, with text built from the words and shapes the parsers look for
 (numbers of any size, dates, months, units, separators) as well as arbitrary Unicode.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -18,22 +19,86 @@ from bot.eligibility import parsers as p
 TODAY = dt.date(2026, 11, 15)  # a fixed clock: no test depends on today's date
 FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-WORDS = sorted(set(p.UNITS) | set(p.SCALES) | set(p.MONTHS) | {
-    "il", "y", "a", "ca", "fait", "depuis", "jour", "jours", "semaine", "semaines", "mois", "an", "ans",
-    "annee", "annees", "et", "demi", "quelques", "environ", "entre", "ou", "euros", "€", "net", "par",
-    "smic", "mi", "temps", "k", "enfants", "enfant", "bebe", "jumeaux", "triples", "de", "un", "une",
-    "hier", "avant", "le", "dernier", "derniere", "passe", "mois", "cette", "aucun", "non", "rien",
-    "-", "/", ".", ",", "0", "00", "0000", "+33", "06", "@", "²", "٣", "１２", "\u00a0", "\u202f"})
-NUMBERS = st.one_of(st.integers(min_value=-10, max_value=10 ** 30).map(str),
-                    st.text(alphabet="0123456789", min_size=1, max_size=60),
-                    st.floats(allow_nan=True, allow_infinity=True).map(str))
+WORDS = sorted(
+    set(p.UNITS)
+    | set(p.SCALES)
+    | set(p.MONTHS)
+    | {
+        "il",
+        "y",
+        "a",
+        "ca",
+        "fait",
+        "depuis",
+        "jour",
+        "jours",
+        "semaine",
+        "semaines",
+        "mois",
+        "an",
+        "ans",
+        "annee",
+        "annees",
+        "et",
+        "demi",
+        "quelques",
+        "environ",
+        "entre",
+        "ou",
+        "euros",
+        "€",
+        "net",
+        "par",
+        "smic",
+        "mi",
+        "temps",
+        "k",
+        "enfants",
+        "enfant",
+        "bebe",
+        "jumeaux",
+        "triples",
+        "de",
+        "un",
+        "une",
+        "hier",
+        "avant",
+        "le",
+        "dernier",
+        "derniere",
+        "passe",
+        "cette",
+        "aucun",
+        "non",
+        "rien",
+        "-",
+        "/",
+        ".",
+        ",",
+        "0",
+        "00",
+        "0000",
+        "+33",
+        "06",
+        "@",
+        "²",
+        "٣",
+        "１２",
+        "\u00a0",
+        "\u202f",
+    }
+)
+NUMBERS = st.one_of(
+    st.integers(min_value=-10, max_value=10**30).map(str),
+    st.text(alphabet="0123456789", min_size=1, max_size=60),
+    st.floats(allow_nan=True, allow_infinity=True).map(str),
+)
 TOKEN = st.one_of(st.sampled_from(WORDS), NUMBERS, st.text(max_size=6))
 SEP = st.sampled_from([" ", "/", ".", "-", ",", " / ", ""])
 SHAPED = st.lists(st.tuples(TOKEN, SEP), max_size=12).map(lambda parts: "".join(t + s for t, s in parts))
 TEXT = st.one_of(SHAPED, st.text(max_size=200))
 TODAYS = st.dates(min_value=dt.date(1, 1, 1), max_value=dt.date(9999, 12, 31))
-OPTIONS = {"matin": ("matin", "le matin"), "soir": ("soir", "le soir"), "ex": ("ex", "mon ex mari"),
-           "mari": ("mari",)}
+OPTIONS = {"matin": ("matin", "le matin"), "soir": ("soir", "le soir"), "ex": ("ex", "mon ex mari"), "mari": ("mari",)}
 
 
 @FUZZ
@@ -86,11 +151,25 @@ def test_contact_checks_never_raise_and_give_dialable_numbers(text):
     assert email is None or "@" in email
 
 
-@pytest.mark.parametrize("text", ["03/0000", "13/2026", "00/2020", "12/03/0000", "31/02/2026", "0/0/0",
-                                  "il y a 100000 mois", "il y a 99999999999999999999 ans",
-                                  "il y a 99999999999999999999 jours", "il y a 9999999999 semaines",
-                                  "depuis 100000 ans", "il y a " + "9" * 5000 + " ans", "12 mars 0000",
-                                  "le 3 mars 99999999999"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "03/0000",
+        "13/2026",
+        "00/2020",
+        "12/03/0000",
+        "31/02/2026",
+        "0/0/0",
+        "il y a 100000 mois",
+        "il y a 99999999999999999999 ans",
+        "il y a 99999999999999999999 jours",
+        "il y a 9999999999 semaines",
+        "depuis 100000 ans",
+        "il y a " + "9" * 5000 + " ans",
+        "12 mars 0000",
+        "le 3 mars 99999999999",
+    ],
+)
 def test_impossible_dates_are_not_understood(text):
     assert p.parse_date(text, TODAY) is None
 
@@ -114,8 +193,11 @@ def test_ordinary_answers_still_read():
     assert p.parse_children("² enfants") == p.Children(2)  # normalised like « 2 »: read, not a crash
 
 
-@pytest.mark.xfail(strict=True, reason="bot/cases/contact.py (not this file's owner) accepts non-ASCII digits: "
-                                       "str.isdigit() is true for « ١٢٣ »; the référent could not dial it")
+@pytest.mark.xfail(
+    strict=True,
+    reason="bot/cases/contact.py (not this file's owner) accepts non-ASCII digits: "
+    "str.isdigit() is true for « ١٢٣ »; the référent could not dial it",
+)
 def test_a_number_in_other_digits_is_not_stored_undialable():
     phone = contact.parse_phone("06١٢٣٤٥٦٧٨")
     assert phone is None or phone.e164[1:].isascii()

@@ -1,4 +1,5 @@
 """The eligibility questionnaire, through the REST channel of a really started bot."""
+
 from __future__ import annotations
 
 import uuid
@@ -57,8 +58,8 @@ def test_danger_in_the_middle_wins_then_she_resumes_where_she_was(bot):
     assert "Avez-vous un de ces documents" in bot.text(sender, "mon mari")
     urgent = bot.text(sender, "il arrive il va me tuer")
     assert "17" in urgent and "114" in urgent
-    assert "documents" not in urgent                      # no question pushed on her now
-    menu = bot.say(sender, "/menu")                        # the « Continuer » button
+    assert "documents" not in urgent  # no question pushed on her now
+    menu = bot.say(sender, "/menu")  # the « Continuer » button
     assert "reprendre" in joined(menu).lower() and "/eligibilite" in payloads(menu)
     resumed = bot.text(sender, "oui")
     assert "On reprend" in resumed and "Avez-vous un de ces documents" in resumed
@@ -70,7 +71,7 @@ def test_a_question_in_the_middle_is_answered_then_the_question_comes_back(bot):
     sender = new_sender()
     bot.text(sender, "est-ce que j'ai droit à une place en crèche ?")
     reply = bot.text(sender, "comment on fait la demande de l'aide universelle d'urgence ?")
-    assert "caf.fr" in reply.lower()                       # the question is answered
+    assert "caf.fr" in reply.lower()  # the question is answered
     assert "On reprend" in reply and "Combien d'enfants" in reply
 
 

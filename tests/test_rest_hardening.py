@@ -1,4 +1,5 @@
 """The REST channel against the really started Rasa: token, rate limits, payloads, CORS, no leak."""
+
 from __future__ import annotations
 
 import http.client
@@ -23,16 +24,22 @@ def new_sender() -> str:
     return f"t-{uuid.uuid4().hex[:12]}"
 
 
-def call(url: str, method: str = "POST", body: object = None, headers: dict | None = None,
-         source: str | None = None, raw: bytes | None = None) -> tuple[int, dict, object]:
+def call(
+    url: str,
+    method: str = "POST",
+    body: object = None,
+    headers: dict | None = None,
+    source: str | None = None,
+    raw: bytes | None = None,
+) -> tuple[int, dict, object]:
     parts = urllib.parse.urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30,
-                                      source_address=(source, 0) if source else None)
+    conn = http.client.HTTPConnection(
+        parts.hostname, parts.port, timeout=30, source_address=(source, 0) if source else None
+    )
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
     try:
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        conn.request(method, path, body=data,
-                     headers={"Content-Type": "application/json", **(headers or {})})
+        conn.request(method, path, body=data, headers={"Content-Type": "application/json", **(headers or {})})
         resp = conn.getresponse()
         text = resp.read().decode()
         try:
@@ -51,22 +58,32 @@ def texts(payload: object) -> str:
 @pytest.fixture(scope="module")
 def guarded(tmp_path_factory):
     """Rasa alone, with a REST token, small rate limits and Rasa's most open CORS (`--cors "*"`)."""
-    yield from _start_bot(tmp_path_factory, with_actions=False,
-                          extra_env={"ND_REST_TOKEN": REST_TOKEN, "ND_RATE_PER_CONVERSATION": "3",
-                                     "ND_RATE_PER_ADDRESS": "14"},
-                          rasa_args=("--cors", "*"))
+    yield from _start_bot(
+        tmp_path_factory,
+        with_actions=False,
+        extra_env={"ND_REST_TOKEN": REST_TOKEN, "ND_RATE_PER_CONVERSATION": "3", "ND_RATE_PER_ADDRESS": "14"},
+        rasa_args=("--cors", "*"),
+    )
 
 
 AUTH = {"Authorization": f"Bearer {REST_TOKEN}"}
 
 
 # -- token ---------------------------------------------------------------------------------------
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer faux"}, {"Authorization": REST_TOKEN},
-                                     {"Authorization": f"Basic {REST_TOKEN}"},
-                                     {"Authorization": f"Bearer {REST_TOKEN}x"}])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer faux"},
+        {"Authorization": REST_TOKEN},
+        {"Authorization": f"Basic {REST_TOKEN}"},
+        {"Authorization": f"Bearer {REST_TOKEN}x"},
+    ],
+)
 def test_without_the_token_nobody_speaks_in_her_name(guarded, headers):
-    status, hdrs, payload = call(guarded.url, body={"sender": new_sender(), "message": "annuler ma demande"},
-                                 headers=headers)
+    status, hdrs, payload = call(
+        guarded.url, body={"sender": new_sender(), "message": "annuler ma demande"}, headers=headers
+    )
     assert status == 401
     assert "error" in payload and "www-authenticate" in hdrs
 
@@ -80,8 +97,7 @@ def test_with_the_token_she_gets_the_emergency_answer(guarded):
 # -- rate limits ---------------------------------------------------------------------------------
 def test_too_many_messages_in_one_conversation_get_a_calm_answer(guarded):
     sender = new_sender()
-    statuses = [call(guarded.url, body={"sender": sender, "message": "bonjour"}, headers=AUTH)
-                for _ in range(4)]
+    statuses = [call(guarded.url, body={"sender": sender, "message": "bonjour"}, headers=AUTH) for _ in range(4)]
     assert [s for s, _, _ in statuses] == [200, 200, 200, 429]
     refused = statuses[-1][2]
     assert refused == [{"recipient_id": sender, "text": guard.TOO_FAST_TEXT}]
@@ -98,16 +114,20 @@ def test_too_many_messages_from_one_address_get_a_calm_answer_other_addresses_do
             assert texts(payload) == guard.TOO_FAST_TEXT
             break
     assert seen[-1] == 429 and len(seen) <= 15
-    status, _, payload = call(guarded.url, body={"sender": new_sender(), "message": DANGER}, headers=AUTH,
-                              source="127.0.0.2")
+    status, _, payload = call(
+        guarded.url, body={"sender": new_sender(), "message": DANGER}, headers=AUTH, source="127.0.0.2"
+    )
     assert status == 200 and "17" in texts(payload)
 
 
 # -- CORS ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("method", ["OPTIONS", "GET"])
 def test_answers_never_advertise_credentials_to_another_origin(guarded, bot, method):
-    headers = {"Origin": "https://site-tiers.example", "Access-Control-Request-Method": "POST",
-               "Access-Control-Request-Headers": "content-type"}
+    headers = {
+        "Origin": "https://site-tiers.example",
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type",
+    }
     for server in (guarded, bot):
         base = server.url.split("/webhooks/")[0]
         for path in ("/", "/webhooks/rest/webhook"):
@@ -118,8 +138,9 @@ def test_answers_never_advertise_credentials_to_another_origin(guarded, bot, met
 
 def test_rasa_cors_still_lets_the_allowed_origins_read_answers(guarded):
     # `--cors "*"` keeps working for a credential-less client: only the credentials flag goes.
-    status, hdrs, _ = call(guarded.url.split("/webhooks/")[0] + "/", method="GET",
-                           headers={"Origin": "https://site-tiers.example"})
+    status, hdrs, _ = call(
+        guarded.url.split("/webhooks/")[0] + "/", method="GET", headers={"Origin": "https://site-tiers.example"}
+    )
     assert status == 200
     assert hdrs.get("access-control-allow-origin") in ("*", "https://site-tiers.example")
 
@@ -147,13 +168,24 @@ def test_her_words_never_reach_the_logs_even_when_an_action_fails(bot):
     bot.text(sender, '/pack_territoire{"departement": {"a": 1}}')
     bot.text(sender, f'/pack_territoire{{"departement": "{PHONE}"}}')
     # The old crash, posted to the action server with Rasa's token: a failure echoes nothing.
-    tracker = {"sender_id": sender, "slots": {"contact_code": CODE_WORD, "contact_prenom": FIRST_NAME},
-               "paused": False, "followup_action": None, "active_loop": {}, "latest_action_name": "action_listen",
-               "latest_message": {"text": f"{WORDS} {PHONE}", "intent": {"name": "pack_territoire"},
-                                  "entities": [{"entity": "departement", "value": {"a": 1}}]},
-               "events": [{"event": "user", "text": f"{WORDS} {PHONE}"}]}
-    status, _, payload = call(f"{bot.action_url}/webhook?token={bot.action_token}",
-                              body={"next_action": "action_territoire", "tracker": tracker, "domain": {}})
+    tracker = {
+        "sender_id": sender,
+        "slots": {"contact_code": CODE_WORD, "contact_prenom": FIRST_NAME},
+        "paused": False,
+        "followup_action": None,
+        "active_loop": {},
+        "latest_action_name": "action_listen",
+        "latest_message": {
+            "text": f"{WORDS} {PHONE}",
+            "intent": {"name": "pack_territoire"},
+            "entities": [{"entity": "departement", "value": {"a": 1}}],
+        },
+        "events": [{"event": "user", "text": f"{WORDS} {PHONE}"}],
+    }
+    status, _, payload = call(
+        f"{bot.action_url}/webhook?token={bot.action_token}",
+        body={"next_action": "action_territoire", "tracker": tracker, "domain": {}},
+    )
     assert status in (200, 500)
     assert PHONE not in json.dumps(payload) and CODE_WORD not in json.dumps(payload)
     time.sleep(0.5)  # let both processes flush their log lines
@@ -203,14 +235,34 @@ def test_a_message_at_the_cap_is_still_answered(bot):
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
-                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
-                    max_leaves=10)
-MESSAGE = st.one_of(st.text(max_size=120), st.sampled_from([
-    "/", "//", "/urgence_suicide", '/pack_territoire{"departement": {"a": 1}}', "/consentir_contact",
-    '/affirmer{"contact_telephone": "0612345678"}', "/confirmer_contact", "/effacer{", "{}", "\x00", "é" * 2001]))
-BODY = st.one_of(JSON, st.fixed_dictionaries({"sender": st.one_of(st.text(max_size=140), JSON), "message": st.one_of(MESSAGE, JSON)}),
-                 st.fixed_dictionaries({"sender": st.text(min_size=1, max_size=20), "message": MESSAGE}))
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    max_leaves=10,
+)
+MESSAGE = st.one_of(
+    st.text(max_size=120),
+    st.sampled_from(
+        [
+            "/",
+            "//",
+            "/urgence_suicide",
+            '/pack_territoire{"departement": {"a": 1}}',
+            "/consentir_contact",
+            '/affirmer{"contact_telephone": "0612345678"}',
+            "/confirmer_contact",
+            "/effacer{",
+            "{}",
+            "\x00",
+            "é" * 2001,
+        ]
+    ),
+)
+BODY = st.one_of(
+    JSON,
+    st.fixed_dictionaries({"sender": st.one_of(st.text(max_size=140), JSON), "message": st.one_of(MESSAGE, JSON)}),
+    st.fixed_dictionaries({"sender": st.text(min_size=1, max_size=20), "message": MESSAGE}),
+)
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))

@@ -1,4 +1,5 @@
 """Safety (issue 9), without Rasa: the detector's sure and risk signals, the decision, the line, the cost."""
+
 from __future__ import annotations
 
 import time
@@ -40,6 +41,7 @@ MISSES = [
     ("il est devant chez moi alors que le juge lui a interdit de m'approcher", DANGER),
     ("il va la tuer", DANGER),
     ("je suis un homme et ma femme me frappe", DANGER),
+    ("le père de mes enfants va me tuer", DANGER),
 ]
 
 
@@ -54,13 +56,16 @@ def test_cries_once_missed_are_caught(text, kind):
     assert signal is not None and signal.kind == kind, scan(text)
 
 
-@pytest.mark.parametrize("text", [
-    "il me battait quand on vivait ensemble, je suis partie l'an dernier : je peux encore porter plainte ?",
-    "mon ex m'a menacée de mort il y a huit mois, je peux encore porter plainte ?",
-    "il y a deux ans mon mari m'enfermait dans la chambre, aujourd'hui je suis partie, comment refaire mes papiers ?",
-    "si un jour il me frappe encore, qu'est-ce que je dois faire ?",
-    "il y a cinq ans j'ai fait une tentative de suicide, aujourd'hui ça va, je voudrais un suivi psy",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "il me battait quand on vivait ensemble, je suis partie l'an dernier : je peux encore porter plainte ?",
+        "mon ex m'a menacée de mort il y a huit mois, je peux encore porter plainte ?",
+        "il y a deux ans mon mari m'enfermait dans la chambre, aujourd'hui je suis partie, comment refaire mes papiers",
+        "si un jour il me frappe encore, qu'est-ce que je dois faire ?",
+        "il y a cinq ans j'ai fait une tentative de suicide, aujourd'hui ça va, je voudrais un suivi psy",
+    ],
+)
 def test_past_or_hypothetical_violence_is_a_risk_not_an_emergency(text):
     signals = scan(text)
     assert signals and not any(s.sure for s in signals), signals
@@ -148,11 +153,20 @@ def test_syntax_tells_who_does_what_to_whom():
 
 
 def test_the_model_learns_and_round_trips():
-    examples = [("il me frappe fort", DANGER), ("il va me tuer", DANGER), ("je veux mourir", SUICIDE),
-                ("je vais me suicider", SUICIDE), ("il est à côté je peux pas parler", AGGRESSOR_PRESENT),
-                ("il est là, je chuchote", AGGRESSOR_PRESENT), ("il frappe mon fils", CHILD),
-                ("mon bébé a été secoué", CHILD), ("comment avoir une crèche", "aucun"),
-                ("bonjour", "aucun"), ("où dormir ce soir", "aucun"), ("c'est quoi le pack", "aucun")] * 3
+    examples = [
+        ("il me frappe fort", DANGER),
+        ("il va me tuer", DANGER),
+        ("je veux mourir", SUICIDE),
+        ("je vais me suicider", SUICIDE),
+        ("il est à côté je peux pas parler", AGGRESSOR_PRESENT),
+        ("il est là, je chuchote", AGGRESSOR_PRESENT),
+        ("il frappe mon fils", CHILD),
+        ("mon bébé a été secoué", CHILD),
+        ("comment avoir une crèche", "aucun"),
+        ("bonjour", "aucun"),
+        ("où dormir ce soir", "aucun"),
+        ("c'est quoi le pack", "aucun"),
+    ] * 3
     model = SafetyModel.loads(SafetyModel.train(examples).dumps())
     probs = model.probabilities("je veux mourir")
     assert max(probs, key=probs.get) == SUICIDE and abs(sum(probs.values()) - 1) < 1e-6

@@ -1,4 +1,5 @@
 """Two Rasa workers sharing conversations through Redis: the conversation and its erasure hold."""
+
 from __future__ import annotations
 
 import uuid
@@ -24,7 +25,7 @@ def test_a_conversation_spans_workers_and_effacer_erases_it_in_redis(scaled_bot)
     assert 0 < red.ttl(key) <= 30 * 60
     assert "effac" in bot.text(sender, "effacer").lower()
     assert key.encode() not in red.keys("*")
-    assert bot.say(sender, "bonjour")[-1]["text"].startswith("Discrétion")   # a first message again
+    assert bot.say(sender, "bonjour")[-1]["text"].startswith("Discrétion")  # a first message again
 
 
 def test_many_turns_from_many_conversations_all_answered(scaled_bot):

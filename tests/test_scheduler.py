@@ -1,5 +1,6 @@
 """Retention that runs: the scheduler purges, replays the outbox at start and every minute, and
 flags late cases once a day; `python -m bot scheduler` really started replays a waiting request."""
+
 from __future__ import annotations
 
 import os
@@ -8,7 +9,6 @@ import sys
 import time
 from contextlib import contextmanager
 
-
 from bot.cases.crypto import load_keyring
 from bot.cases.model import CLOSED, IN_PROGRESS, NEW
 from bot.cases.outbox import Outbox
@@ -16,7 +16,15 @@ from bot.cases.scheduler import LATE, Scheduler, flag_late
 from bot.cases.schema import audit_log
 from bot.cases.store import CaseStore, make_engine
 from tests.cases_support import (  # noqa: F401
-    SECRETS, _case_env, clock, db_url, dead_url, keyring, make_draft, pg_database, store,
+    SECRETS,
+    _case_env,
+    clock,
+    db_url,
+    dead_url,
+    keyring,
+    make_draft,
+    pg_database,
+    store,
 )
 from tests.conftest import ROOT
 
@@ -41,12 +49,12 @@ def scheduler_for(store, tmp_path, clock):
 
 def test_each_job_runs_at_start_then_on_its_period(store, keyring, clock, tmp_path):
     jobs, outbox = scheduler_for(store, tmp_path, clock)
-    assert set(jobs.tick()) == {"outbox", "purge", "retard"}            # at start, everything
-    assert jobs.tick() == {}                                              # nothing due a second later
+    assert set(jobs.tick()) == {"outbox", "purge", "retard"}  # at start, everything
+    assert jobs.tick() == {}  # nothing due a second later
     with database_down(store):
         assert outbox.submit(make_draft(keyring, "a")).pending
     clock.advance(seconds=61)
-    assert jobs.tick() == {"outbox": 1}                                   # the minute's replay
+    assert jobs.tick() == {"outbox": 1}  # the minute's replay
     assert store.open_case(keyring.conversation_id("a", "web")) is not None
     clock.advance(hours=24)
     assert set(jobs.tick()) == {"outbox", "purge", "retard"}
@@ -57,7 +65,7 @@ def test_a_job_that_fails_is_retried_at_the_next_tick(store, keyring, clock, tmp
     with database_down(store):
         done = jobs.tick()
     assert "purge" not in done and "retard" not in done
-    assert set(jobs.tick()) >= {"purge", "retard"}                        # the database is back
+    assert set(jobs.tick()) >= {"purge", "retard"}  # the database is back
 
 
 def test_purge_erases_what_retention_allows(store, keyring, clock, tmp_path):
@@ -76,15 +84,15 @@ def test_late_cases_are_flagged_once_and_only_when_still_waiting(store, keyring,
     normal = store.create(make_draft(keyring, "n")).reference
     contacted = store.create(make_draft(keyring, "c", signals=["danger"])).reference
     store.update_status(contacted, IN_PROGRESS)
-    clock.advance(hours=2)                                  # past the urgent target only
+    clock.advance(hours=2)  # past the urgent target only
     late = flag_late(store, TARGETS, clock())
     assert [c.reference for c in late] == [urgent]
-    flag_late(store, TARGETS, clock.advance(days=6))        # now the normal one too; urgent not twice
+    flag_late(store, TARGETS, clock.advance(days=6))  # now the normal one too; urgent not twice
     with store._read() as conn:
         rows = conn.execute(audit_log.select().where(audit_log.c.action == LATE)).all()
     assert sorted(r.reference for r in rows) == sorted([urgent, normal])
     assert all(r.login == "#planificateur" for r in rows)
-    assert store.get(normal).status == NEW                  # flagged, not moved: a person decides
+    assert store.get(normal).status == NEW  # flagged, not moved: a person decides
 
 
 def test_the_scheduler_process_replays_the_outbox_at_start(tmp_path, monkeypatch):
@@ -97,17 +105,23 @@ def test_the_scheduler_process_replays_the_outbox_at_start(tmp_path, monkeypatch
     dead = CaseStore(dead_url(), keyring=ring, timeout=1)
     waiting = Outbox(dead, state / "outbox", attempts=1, sleep=lambda s: None).submit(make_draft(ring, "la-nuit"))
     assert waiting.pending and store.get(waiting.reference) is None
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "scheduler"], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "scheduler"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 30
         while store.get(waiting.reference) is None and time.monotonic() < deadline:
             time.sleep(0.3)
-        assert store.get(waiting.reference) is not None               # replayed at start, no new case needed
-        assert proc.poll() is None                                    # and it keeps running
+        assert store.get(waiting.reference) is not None  # replayed at start, no new case needed
+        assert proc.poll() is None  # and it keeps running
     finally:
         proc.terminate()
         out, _ = proc.communicate(timeout=15)
     assert proc.returncode == 0
     for secret in SECRETS:
-        assert secret not in out                                      # nothing personal in its log
+        assert secret not in out  # nothing personal in its log

@@ -2,6 +2,7 @@
 
 The whole path through the really started Rasa is in test_telegram_e2e.py.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -15,8 +16,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from bot.cases.crypto import KeyRing
-from connectors import guard, telegram as tg
+from bot.cases.crypto import CryptoError, KeyRing
+from connectors import guard
+from connectors import telegram as tg
 from tests.fake_telegram import FakeTelegram
 
 TOKEN = "123456:TEST-token_abc"
@@ -62,8 +64,9 @@ class Store:
 
 
 def channel(fake, ring, tmp_path, answer=lambda text: [{"text": "Réponse."}], clock=None):
-    ch = tg.TelegramInput(settings(fake), keyring=ring, log=tg.MessageLog(tmp_path / "tg.sqlite3", ring),
-                          clock=clock or time.monotonic)
+    ch = tg.TelegramInput(
+        settings(fake), keyring=ring, log=tg.MessageLog(tmp_path / "tg.sqlite3", ring), clock=clock or time.monotonic
+    )
     store = Store()
     ch.app = SimpleNamespace(ctx=SimpleNamespace(agent=SimpleNamespace(tracker_store=store, lock_store=None)))
     seen = []
@@ -77,8 +80,13 @@ def channel(fake, ring, tmp_path, answer=lambda text: [{"text": "Réponse."}], c
 
 
 def update(text=None, chat_type="private", **message):
-    msg = {"message_id": 1, "date": 1_800_000_000, "chat": {"id": CHAT, "type": chat_type},
-           "from": {"id": CHAT, "is_bot": False, "first_name": "A"}, **message}
+    msg = {
+        "message_id": 1,
+        "date": 1_800_000_000,
+        "chat": {"id": CHAT, "type": chat_type},
+        "from": {"id": CHAT, "is_bot": False, "first_name": "A"},
+        **message,
+    }
     if text is not None:
         msg["text"] = text
     return {"update_id": next(UPDATE_IDS), "message": msg}
@@ -86,6 +94,7 @@ def update(text=None, chat_type="private", **message):
 
 def handle(ch, on_new_message, data) -> None:
     import json
+
     body = data if isinstance(data, bytes) else json.dumps(data).encode()
     asyncio.run(ch.handle(body, on_new_message))
 
@@ -122,11 +131,12 @@ def test_message_ids_are_sealed_per_conversation_and_kept_48_hours(tmp_path, rin
     log.add("conv-b", [99])
     assert log.message_ids("conv-a") == [11, 12, 13]
     import sqlite3
+
     rows = sqlite3.connect(tmp_path / "tg.sqlite3").execute("SELECT conv, sealed FROM messages").fetchall()
     assert all(sealed.startswith("nd1.") for _, sealed in rows)
     # A sealed id moved to another conversation no longer opens.
     sealed_a = [s for c, s in rows if c == "conv-a"][0]
-    with pytest.raises(Exception):
+    with pytest.raises(CryptoError):
         ring.decrypt(sealed_a, case_id="conv-b", field="telegram.message_id")
     clock.now += 2 * 3600  # 49 h after the first two: Telegram would refuse them, they are gone
     assert log.message_ids("conv-a") == [13]
@@ -200,10 +210,23 @@ def test_group_chats_and_channel_posts_are_ignored_unreadable_updates_too(fake, 
     ch, seen, on_new, _ = channel(fake, ring, tmp_path)
     handle(ch, on_new, update("bonjour", chat_type="group"))
     handle(ch, on_new, update("bonjour", chat_type="supergroup"))
-    handle(ch, on_new, {"update_id": next(UPDATE_IDS), "channel_post": {"message_id": 1, "date": 1, "text": "x",
-                                                         "chat": {"id": -100, "type": "channel"}}})
-    for body in (b"{pas du json", b"[1, 2]", b"null", b'{"update_id": "x", "message": 3}', b"\xff\xfe",
-                 b'{"update_id": 4}', b'{"update_id": 5, "message": {"chat": "?"}}'):
+    handle(
+        ch,
+        on_new,
+        {
+            "update_id": next(UPDATE_IDS),
+            "channel_post": {"message_id": 1, "date": 1, "text": "x", "chat": {"id": -100, "type": "channel"}},
+        },
+    )
+    for body in (
+        b"{pas du json",
+        b"[1, 2]",
+        b"null",
+        b'{"update_id": "x", "message": 3}',
+        b"\xff\xfe",
+        b'{"update_id": 4}',
+        b'{"update_id": 5, "message": {"chat": "?"}}',
+    ):
         handle(ch, on_new, body)
     assert seen == [] and fake.of("sendMessage") == []
 
@@ -211,8 +234,15 @@ def test_group_chats_and_channel_posts_are_ignored_unreadable_updates_too(fake, 
 def test_stickers_photos_voice_and_edits_get_a_polite_text_answer(fake, ring, tmp_path):
     fake.reset()
     ch, seen, on_new, _ = channel(fake, ring, tmp_path)
-    sticker = {"file_id": "f", "file_unique_id": "u", "width": 1, "height": 1, "is_animated": False,
-               "is_video": False, "type": "regular"}
+    sticker = {
+        "file_id": "f",
+        "file_unique_id": "u",
+        "width": 1,
+        "height": 1,
+        "is_animated": False,
+        "is_video": False,
+        "type": "regular",
+    }
     handle(ch, on_new, update(sticker=sticker))
     handle(ch, on_new, update(photo=[{"file_id": "f", "file_unique_id": "u", "width": 1, "height": 1}]))
     handle(ch, on_new, update(voice={"file_id": "f", "file_unique_id": "u", "duration": 3}))
@@ -224,8 +254,7 @@ def test_stickers_photos_voice_and_edits_get_a_polite_text_answer(fake, ring, tm
     assert sent.count(tg.ONLY_TEXT) == 3 and tg.EDITED_TEXT in sent
 
 
-def test_too_long_and_too_fast_messages_are_answered_calmly_without_reaching_rasa(fake, ring, tmp_path,
-                                                                                  monkeypatch):
+def test_too_long_and_too_fast_messages_are_answered_calmly_without_reaching_rasa(fake, ring, tmp_path, monkeypatch):
     fake.reset()
     monkeypatch.setenv("ND_RATE_PER_CONVERSATION", "3")
     clock = Clock(100.0)
@@ -242,13 +271,11 @@ def test_too_long_and_too_fast_messages_are_answered_calmly_without_reaching_ras
     assert guard.TOO_LONG_TEXT in sent and guard.TOO_FAST_TEXT in sent
 
 
-def test_answers_are_split_buttons_become_an_inline_keyboard_and_the_telegram_line_comes_once(
-        fake, ring, tmp_path):
+def test_answers_are_split_buttons_become_an_inline_keyboard_and_the_telegram_line_comes_once(fake, ring, tmp_path):
     fake.reset()
     long_text = "Voici. " * 1000
     buttons = [{"title": "Continuer", "payload": "/menu"}, {"title": "Effacer", "payload": "/effacer"}]
-    ch, _, on_new, _ = channel(fake, ring, tmp_path,
-                               answer=lambda text: [{"text": long_text, "buttons": buttons}])
+    ch, _, on_new, _ = channel(fake, ring, tmp_path, answer=lambda text: [{"text": long_text, "buttons": buttons}])
     handle(ch, on_new, update("bonjour"))
     handle(ch, on_new, update("encore"))
     calls = [c for c in fake.of("sendMessage") if c.params.get("_message_id")]
@@ -302,10 +329,12 @@ def test_when_a_batch_delete_is_refused_each_message_is_tried_and_failures_are_t
 def test_link_buttons_open_the_link_and_link_previews_are_off(fake, ring, tmp_path):
     fake.reset()
     link = {"title": "Le site officiel", "payload": "https://arretonslesviolences.gouv.fr/"}
-    ch, _, on_new, _ = channel(fake, ring, tmp_path,
-                               answer=lambda text: [{"text": "Voir https://www.service-public.fr", "buttons": [link]}])
+    ch, _, on_new, _ = channel(
+        fake, ring, tmp_path, answer=lambda text: [{"text": "Voir https://www.service-public.fr", "buttons": [link]}]
+    )
     handle(ch, on_new, update("un lien"))
     first = fake.of("sendMessage")[0].params
-    assert first["reply_markup"]["inline_keyboard"] == [[{"text": "Le site officiel",
-                                                          "url": "https://arretonslesviolences.gouv.fr/"}]]
+    assert first["reply_markup"]["inline_keyboard"] == [
+        [{"text": "Le site officiel", "url": "https://arretonslesviolences.gouv.fr/"}]
+    ]
     assert first["link_preview_options"] == {"is_disabled": True}

@@ -2,6 +2,7 @@
 Bot API (tests/fake_telegram.py: Telegram's servers cannot be reached from here), with
 python-telegram-bot pointed at it through ND_TELEGRAM_API_BASE.
 """
+
 from __future__ import annotations
 
 import base64
@@ -25,8 +26,12 @@ TOKEN = "987654:E2E-" + secrets.token_urlsafe(12)
 SECRET = secrets.token_urlsafe(24)
 CASE_KEY, HMAC_KEY = secrets.token_bytes(32), secrets.token_bytes(32)
 # Raw chat ids, one per test, none of which may appear in a log or a store.
-CHATS = {name: 7364519200 + i for i, name in enumerate(
-    ["forged", "greeting", "danger", "buttons", "menu", "erase", "erase_typed", "flood", "odd", "poll"])}
+CHATS = {
+    name: 7364519200 + i
+    for i, name in enumerate(
+        ["forged", "greeting", "danger", "buttons", "menu", "erase", "erase_typed", "flood", "odd", "poll"]
+    )
+}
 DANGER = "il rentre, il va me tuer"
 
 
@@ -38,15 +43,21 @@ def fake():
 
 
 def telegram_env(fake) -> dict:
-    return {"ND_TELEGRAM_TOKEN": TOKEN, "ND_TELEGRAM_SECRET": SECRET, "ND_TELEGRAM_API_BASE": fake.base,
-            "ND_CASE_KEYS": base64.b64encode(CASE_KEY).decode(), "ND_HMAC_KEY": base64.b64encode(HMAC_KEY).decode()}
+    return {
+        "ND_TELEGRAM_TOKEN": TOKEN,
+        "ND_TELEGRAM_SECRET": SECRET,
+        "ND_TELEGRAM_API_BASE": fake.base,
+        "ND_CASE_KEYS": base64.b64encode(CASE_KEY).decode(),
+        "ND_HMAC_KEY": base64.b64encode(HMAC_KEY).decode(),
+    }
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, fake):
     api_token = secrets.token_urlsafe(16)
-    for bot in _start_bot(tmp_path_factory, extra_env=telegram_env(fake),
-                          rasa_args=("--enable-api", "--auth-token", api_token)):
+    for bot in _start_bot(
+        tmp_path_factory, extra_env=telegram_env(fake), rasa_args=("--enable-api", "--auth-token", api_token)
+    ):
         bot.rasa = bot.url.split("/webhooks")[0]
         bot.api_token = api_token
         yield bot
@@ -70,9 +81,13 @@ def post(stack, body, secret: str | None = SECRET) -> tuple[int, bytes]:
 
 
 def message_update(fake, chat_id: int, text: str | None = None, chat_type: str = "private", **extra) -> dict:
-    msg = {"message_id": fake.take_message_id(chat_id), "date": int(time.time()),
-           "chat": {"id": chat_id, "type": chat_type, "first_name": "Test"},
-           "from": {"id": chat_id, "is_bot": False, "first_name": "Test"}, **extra}
+    msg = {
+        "message_id": fake.take_message_id(chat_id),
+        "date": int(time.time()),
+        "chat": {"id": chat_id, "type": chat_type, "first_name": "Test"},
+        "from": {"id": chat_id, "is_bot": False, "first_name": "Test"},
+        **extra,
+    }
     if text is not None:
         msg["text"] = text
     return {"update_id": fake.new_update_id(), "message": msg}
@@ -137,11 +152,21 @@ def test_buttons_round_trip_through_a_callback_query(stack, fake):
     assert with_keyboard
     rows = with_keyboard[0]["reply_markup"]["inline_keyboard"]
     continuer = [b for row in rows for b in row if b["text"] == "Continuer"][0]
-    query = {"update_id": fake.new_update_id(),
-             "callback_query": {"id": "cbq-1", "chat_instance": "ci", "data": continuer["callback_data"],
-                                "from": {"id": chat, "is_bot": False, "first_name": "Test"},
-                                "message": {"message_id": with_keyboard[0]["_message_id"], "date": int(time.time()),
-                                            "chat": {"id": chat, "type": "private"}, "text": "…"}}}
+    query = {
+        "update_id": fake.new_update_id(),
+        "callback_query": {
+            "id": "cbq-1",
+            "chat_instance": "ci",
+            "data": continuer["callback_data"],
+            "from": {"id": chat, "is_bot": False, "first_name": "Test"},
+            "message": {
+                "message_id": with_keyboard[0]["_message_id"],
+                "date": int(time.time()),
+                "chat": {"id": chat, "type": "private"},
+                "text": "…",
+            },
+        },
+    }
     before = len(fake.calls)
     assert post(stack, query)[0] == 200
     after = fake.calls[before:]
@@ -189,19 +214,40 @@ def test_a_429_from_telegram_is_retried_after_retry_after(stack, fake):
 
 def test_malformed_and_unexpected_updates_get_a_2xx_and_a_polite_answer_where_she_wrote(stack, fake):
     chat = CHATS["odd"]
-    for body in (b"{pas du json", b"[]", b"", b'{"update_id": "x"}', b'{"update_id": 1, "message": {"chat": 5}}',
-                 b"\xff" * 10):
+    for body in (
+        b"{pas du json",
+        b"[]",
+        b"",
+        b'{"update_id": "x"}',
+        b'{"update_id": 1, "message": {"chat": 5}}',
+        b"\xff" * 10,
+    ):
         assert post(stack, body)[0] == 200
     before = len(fake.calls)
     group = message_update(fake, -1001234, "bonjour", chat_type="supergroup")
     post(stack, group)
-    post(stack, {"update_id": fake.new_update_id(),
-                 "channel_post": {"message_id": 3, "date": 1, "text": "x", "chat": {"id": -1009, "type": "channel"}}})
+    post(
+        stack,
+        {
+            "update_id": fake.new_update_id(),
+            "channel_post": {"message_id": 3, "date": 1, "text": "x", "chat": {"id": -1009, "type": "channel"}},
+        },
+    )
     assert [c for c in fake.calls[before:] if c.method == "sendMessage"] == []
-    sticker = {"file_id": "f", "file_unique_id": "u", "width": 1, "height": 1, "is_animated": False,
-               "is_video": False, "type": "regular"}
-    for extra in ({"sticker": sticker}, {"voice": {"file_id": "f", "file_unique_id": "u", "duration": 2}},
-                  {"photo": [{"file_id": "f", "file_unique_id": "u", "width": 1, "height": 1}]}):
+    sticker = {
+        "file_id": "f",
+        "file_unique_id": "u",
+        "width": 1,
+        "height": 1,
+        "is_animated": False,
+        "is_video": False,
+        "type": "regular",
+    }
+    for extra in (
+        {"sticker": sticker},
+        {"voice": {"file_id": "f", "file_unique_id": "u", "duration": 2}},
+        {"photo": [{"file_id": "f", "file_unique_id": "u", "width": 1, "height": 1}]},
+    ):
         before = len(fake.calls)
         assert post(stack, message_update(fake, chat, **extra))[0] == 200
         sent = [c.params["text"] for c in fake.calls[before:] if c.method == "sendMessage"]
@@ -216,9 +262,13 @@ def test_malformed_and_unexpected_updates_get_a_2xx_and_a_polite_answer_where_sh
 def test_polling_mode_feeds_the_same_handler(stack, fake):
     chat = CHATS["poll"]
     env = {**os.environ, **telegram_env(fake)}
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "telegram", "poll", "--rasa-url", stack.rasa,
-                             "--timeout", "1"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "telegram", "poll", "--rasa-url", stack.rasa, "--timeout", "1"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         fake.queue_update(message_update(fake, chat, "bonjour"))
         deadline = time.monotonic() + 60
@@ -235,16 +285,28 @@ def test_polling_mode_feeds_the_same_handler(stack, fake):
 def test_set_webhook_registers_the_secret(fake, tmp_path):
     env = {**os.environ, **telegram_env(fake), "ND_STATE_DIR": str(tmp_path)}
     url = "https://assistant.exemple.fr/webhooks/telegram/webhook"
-    done = subprocess.run([sys.executable, "-m", "bot", "telegram", "set-webhook", url], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "telegram", "set-webhook", url],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     hook = fake.of("setWebhook")[-1].params
     assert hook["url"] == url and hook["secret_token"] == SECRET
     assert "callback_query" in hook["allowed_updates"]
     assert [c["command"] for c in fake.of("setMyCommands")[-1].params["commands"]] == ["aide", "urgence", "effacer"]
     before = len(fake.calls)
-    refused = subprocess.run([sys.executable, "-m", "bot", "telegram", "set-webhook", url], cwd=ROOT,
-                             env={**env, "ND_TELEGRAM_SECRET": ""}, capture_output=True, text=True, timeout=120)
+    refused = subprocess.run(
+        [sys.executable, "-m", "bot", "telegram", "set-webhook", url],
+        cwd=ROOT,
+        env={**env, "ND_TELEGRAM_SECRET": ""},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert refused.returncode == 2 and "ND_TELEGRAM_SECRET" in refused.stderr
     assert fake.calls[before:] == []
 
@@ -271,8 +333,9 @@ def test_the_raw_chat_id_and_the_token_appear_in_no_log_and_no_store(stack, fake
 def test_without_a_token_the_channel_is_inactive_and_rasa_still_starts(bot_without_actions):
     assert "ND_TELEGRAM_TOKEN" not in os.environ
     base = bot_without_actions.url.split("/webhooks")[0]
-    req = urllib.request.Request(base + "/webhooks/telegram/webhook", data=b"{}",
-                                 headers={"X-Telegram-Bot-Api-Secret-Token": "x"})
+    req = urllib.request.Request(
+        base + "/webhooks/telegram/webhook", data=b"{}", headers={"X-Telegram-Bot-Api-Secret-Token": "x"}
+    )
     with pytest.raises(urllib.error.HTTPError) as err:
         urllib.request.urlopen(req, timeout=10)
     assert err.value.code == 404

@@ -4,6 +4,7 @@ eligibility results and questions, and the domain's own responses.
 Vouvoiement, no pressure to file a complaint, no mediation, no promise of an
 amount or of a decision.
 """
+
 from __future__ import annotations
 
 import re
@@ -57,8 +58,11 @@ def _texts() -> Iterator[tuple[str, str]]:
                     yield f"{path.name}:{entry['code']}:{key}", entry[key]
         for entry in doc.get("hors_champ") or []:
             yield f"{path.name}:{entry['code']}:numeros", entry["numeros"]
-    for path in (DATA / "contact" / "contact.yml", DATA / "eligibility" / "regles.yml",
-                 DATA / "eligibility" / "questions.yml"):
+    for path in (
+        DATA / "contact" / "contact.yml",
+        DATA / "eligibility" / "regles.yml",
+        DATA / "eligibility" / "questions.yml",
+    ):
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
         for key in ("textes", "mesures", "questions", "resultats", "canaux"):
             for i, text in enumerate(_strings(doc.get(key))):
@@ -76,8 +80,15 @@ TEXTS = list(_texts())
 
 def test_every_source_of_wording_is_read():
     sources = {where.split(":")[0] for where, _ in TEXTS}
-    assert {"contact.yml", "regles.yml", "questions.yml", "domain.yml", "conversation.yml",
-            "aide_universelle_urgence.yml", "territoires.yml"} <= sources
+    assert {
+        "contact.yml",
+        "regles.yml",
+        "questions.yml",
+        "domain.yml",
+        "conversation.yml",
+        "aide_universelle_urgence.yml",
+        "territoires.yml",
+    } <= sources
     assert len(TEXTS) > 300
 
 

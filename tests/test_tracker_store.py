@@ -1,4 +1,5 @@
 """The erasing tracker store: « effacer » and inactivity remove the conversation for real."""
+
 import asyncio
 
 from rasa.shared.core.domain import Domain
@@ -24,16 +25,24 @@ def test_erase_action_deletes_the_conversation():
     store = ErasingInMemoryTrackerStore(Domain.empty(), ttl_minutes=30)
     asyncio.run(store.save(_tracker("a", UserUttered("secret"), ActionExecuted("action_repondre"))))
     assert asyncio.run(store.retrieve("a")) is not None
-    asyncio.run(store.save(_tracker("a", UserUttered("secret"), UserUttered("effacer"),
-                                    ActionExecuted("action_effacer"), BotUttered("ok"))))
+    asyncio.run(
+        store.save(
+            _tracker(
+                "a", UserUttered("secret"), UserUttered("effacer"), ActionExecuted("action_effacer"), BotUttered("ok")
+            )
+        )
+    )
     assert asyncio.run(store.retrieve("a")) is None
     assert "a" not in store.store
 
 
 def test_earlier_erase_does_not_delete_a_new_conversation():
     store = ErasingInMemoryTrackerStore(Domain.empty(), ttl_minutes=30)
-    asyncio.run(store.save(_tracker("b", ActionExecuted("action_effacer"), UserUttered("bonjour"),
-                                    ActionExecuted("action_repondre"))))
+    asyncio.run(
+        store.save(
+            _tracker("b", ActionExecuted("action_effacer"), UserUttered("bonjour"), ActionExecuted("action_repondre"))
+        )
+    )
     assert asyncio.run(store.retrieve("b")) is not None
 
 
@@ -61,8 +70,7 @@ REDIS_DB = 14  # the tests' own database, emptied after use
 
 @pytest.fixture
 def redis_store():
-    store = ErasingRedisTrackerStore(Domain.empty(), host="127.0.0.1", port="6379", db=str(REDIS_DB),
-                                     ttl_minutes=30)
+    store = ErasingRedisTrackerStore(Domain.empty(), host="127.0.0.1", port="6379", db=str(REDIS_DB), ttl_minutes=30)
     yield store
     redis.StrictRedis(host="127.0.0.1", port=6379, db=REDIS_DB).flushdb()
 
@@ -71,8 +79,17 @@ def test_redis_store_keeps_then_erases_on_request(redis_store):
     sender = f"t-{secrets.token_hex(4)}"
     asyncio.run(redis_store.save(_tracker(sender, UserUttered("secret"), ActionExecuted("action_repondre"))))
     assert asyncio.run(redis_store.retrieve(sender)) is not None
-    asyncio.run(redis_store.save(_tracker(sender, UserUttered("secret"), UserUttered("effacer"),
-                                          ActionExecuted("action_effacer"), BotUttered("ok"))))
+    asyncio.run(
+        redis_store.save(
+            _tracker(
+                sender,
+                UserUttered("secret"),
+                UserUttered("effacer"),
+                ActionExecuted("action_effacer"),
+                BotUttered("ok"),
+            )
+        )
+    )
     assert asyncio.run(redis_store.retrieve(sender)) is None
     assert not redis_store.red.exists(redis_store._key(sender))
 
@@ -81,9 +98,10 @@ def test_redis_store_expires_idle_conversations(redis_store):
     sender = f"t-{secrets.token_hex(4)}"
     asyncio.run(redis_store.save(_tracker(sender, UserUttered("bonjour"), ActionExecuted("action_repondre"))))
     ttl = redis_store.red.ttl(redis_store._key(sender))
-    assert 29 * 60 < ttl <= 30 * 60           # each save resets the idle limit
+    assert 29 * 60 < ttl <= 30 * 60  # each save resets the idle limit
     short = ErasingRedisTrackerStore(Domain.empty(), host="127.0.0.1", port=6379, db=REDIS_DB, ttl_minutes=1 / 60)
     asyncio.run(short.save(_tracker(sender + "x", UserUttered("bonjour"))))
     import time
+
     time.sleep(1.5)
     assert asyncio.run(short.retrieve(sender + "x")) is None

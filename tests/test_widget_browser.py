@@ -4,6 +4,7 @@ in the browser, quick exit, erase, a second browser with her id, offline and bac
 
 Screenshots go to results/screenshots/ (test artifacts; results/ is git-ignored).
 """
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,14 @@ from playwright.sync_api import expect, sync_playwright
 from .conftest import ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 SHOTS = ROOT / "results" / "screenshots"
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 
@@ -81,16 +88,16 @@ def test_conversation_with_buttons_danger_and_nothing_kept(web_bot, browser):
     w.open()
     expect(w.input).to_be_focused()
     w.say("bonjour")
-    w.say("il rentre, il va me tuer")                               # danger answered
+    w.say("il rentre, il va me tuer")  # danger answered
     expect(w.log).to_contain_text("17")
     expect(w.log).to_contain_text("114")
-    choice = w.log.get_by_role("button", name="Continuer")          # a real <button> in the message list
+    choice = w.log.get_by_role("button", name="Continuer")  # a real <button> in the message list
     expect(choice.last).to_be_visible()
     before = w.log.locator(".ndw-bot").count()
     choice.last.click()
-    expect(w.log.locator(".ndw-user").last).to_have_text(re.compile("Continuer"))   # the title, not "/menu"
+    expect(w.log.locator(".ndw-user").last).to_have_text(re.compile("Continuer"))  # the title, not "/menu"
     expect(w.log.locator(".ndw-bot")).not_to_have_count(before, timeout=15000)
-    expect(w.input).to_be_focused(timeout=15000)                      # focus back to the input after the reply
+    expect(w.input).to_be_focused(timeout=15000)  # focus back to the input after the reply
     assert "/menu" not in w.log.inner_text()
     texts = user_texts(web_bot.tracker(w.sessions[-1]))
     assert texts == ["bonjour", "il rentre, il va me tuer", "/menu"]  # the payload was taken as the button
@@ -107,7 +114,7 @@ def test_conversation_with_buttons_danger_and_nothing_kept(web_bot, browser):
     assert context.cookies() == []
     state = context.storage_state()
     assert state["cookies"] == [] and all(not o.get("localStorage") for o in state["origins"])
-    assert w.errors == []                                             # no CSP violation, no script error
+    assert w.errors == []  # no CSP violation, no script error
     context.close()
 
 
@@ -126,7 +133,7 @@ def test_quick_exit_lands_on_the_neutral_page_and_back_does_not_return(web_bot, 
     expect(w.page.locator("h1")).to_have_text("Prévisions météo")
     w.page.go_back()
     time.sleep(0.5)
-    assert not w.page.url.startswith(web_bot.web)                   # location.replace: no way back
+    assert not w.page.url.startswith(web_bot.web)  # location.replace: no way back
     context.close()
 
 
@@ -136,7 +143,7 @@ def test_a_single_escape_does_nothing(web_bot, browser):
     w.open()
     w.input.press("Escape")
     time.sleep(1.5)
-    w.input.press("Escape")                                           # too far apart: not a double press
+    w.input.press("Escape")  # too far apart: not a double press
     time.sleep(0.5)
     assert w.page.url.startswith(web_bot.web)
     context.close()
@@ -153,7 +160,7 @@ def test_erase_removes_the_conversation_on_the_server_and_the_screen(web_bot, br
     expect(w.page.locator(".ndw-status")).to_contain_text("effacée, ici et sur le serveur", timeout=10000)
     assert w.log.locator(".ndw-msg").count() == 0
     assert user_texts(web_bot.tracker(first)) == []
-    assert w.sessions[-1] != first                                     # a fresh conversation afterwards
+    assert w.sessions[-1] != first  # a fresh conversation afterwards
     context.close()
 
 
@@ -164,7 +171,8 @@ def test_another_browser_with_her_session_id_gets_nothing(web_bot, browser):
     her.say("mon mot de passe secret est pivoine")
     her_id = her.sessions[-1]
     other = Widget(other_context, web_bot.web)
-    other.page.evaluate("""([url, stolen]) => new Promise((resolve) => {
+    other.page.evaluate(
+        """([url, stolen]) => new Promise((resolve) => {
         window.__seen = [];
         const s = io(url, {transports: ["websocket"]});
         s.onAny((event, data) => window.__seen.push([event, data]));
@@ -172,7 +180,9 @@ def test_another_browser_with_her_session_id_gets_nothing(web_bot, browser):
             s.emit("session_request", {session_id: stolen});
             s.emit("user_uttered", {message: "bonjour", session_id: stolen}, () => resolve());
         });
-    })""", [web_bot.rasa, her_id])
+    })""",
+        [web_bot.rasa, her_id],
+    )
     her.say("et pour la garde des enfants ?")
     time.sleep(1)
     seen = other.page.evaluate("() => window.__seen")
@@ -180,9 +190,12 @@ def test_another_browser_with_her_session_id_gets_nothing(web_bot, browser):
     assert confirmed and her_id not in confirmed
     shown = json.dumps(seen, ensure_ascii=False)
     assert "pivoine" not in shown and "garde" not in shown.lower()
-    assert user_texts(web_bot.tracker(her_id)) == ["mon mot de passe secret est pivoine",
-                                                   "et pour la garde des enfants ?"]
-    her_context.close(); other_context.close()
+    assert user_texts(web_bot.tracker(her_id)) == [
+        "mon mot de passe secret est pivoine",
+        "et pour la garde des enfants ?",
+    ]
+    her_context.close()
+    other_context.close()
 
 
 def test_offline_then_online_keeps_the_typed_text_and_the_conversation(web_bot, browser):
@@ -194,7 +207,7 @@ def test_offline_then_online_keeps_the_typed_text_and_the_conversation(web_bot, 
     context.set_offline(True)
     expect(w.page.locator(".ndw-status")).to_contain_text("Hors connexion", timeout=10000)
     w.input.fill("c'est quoi l'aide universelle")
-    w.page.get_by_role("button", name="Envoyer").click()              # sent while offline: said so
+    w.page.get_by_role("button", name="Envoyer").click()  # sent while offline: said so
     failed = w.log.locator(".ndw-failed")
     expect(failed).to_contain_text("non envoyé")
     w.input.fill("je tapais ceci")
@@ -206,7 +219,7 @@ def test_offline_then_online_keeps_the_typed_text_and_the_conversation(web_bot, 
     failed.get_by_role("button", name=re.compile("Réessayer")).click()
     expect(w.log.locator(".ndw-bot")).not_to_have_count(before, timeout=15000)
     expect(w.log.locator(".ndw-failed")).to_have_count(0)
-    assert w.sessions[-1] == session                                   # resumed, same conversation
+    assert w.sessions[-1] == session  # resumed, same conversation
     assert user_texts(web_bot.tracker(session)) == ["bonjour", "c'est quoi l'aide universelle"]
     context.close()
 
@@ -218,7 +231,7 @@ def test_axe_core_finds_no_serious_violation(web_bot, browser):
     for width in (360, 1280):
         w = Widget(context, web_bot.web, width=width, height=800)
         w.open()
-        w.say("il rentre, il va me tuer")                               # messages and buttons on screen
+        w.say("il rentre, il va me tuer")  # messages and buttons on screen
         w.page.add_script_tag(path=str(AXE))
         results[width] = w.page.evaluate("""async () => {
             const r = await axe.run(document, {runOnly: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]});

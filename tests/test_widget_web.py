@@ -1,4 +1,5 @@
 """`python -m connectors.web`, really started: the files, the headers, French 4xx, the config."""
+
 from __future__ import annotations
 
 import json
@@ -17,12 +18,17 @@ from .conftest import ROOT, free_port, wait_http
 @pytest.fixture(scope="module")
 def web(tmp_path_factory):
     port = free_port()
-    env = {**os.environ, "ND_WEB_PORT": str(port), "ND_SOCKET_URL": "https://chat.asso.example:5005",
-           "ND_QUICK_EXIT_URL": "https://www.example.org/meteo"}
+    env = {
+        **os.environ,
+        "ND_WEB_PORT": str(port),
+        "ND_SOCKET_URL": "https://chat.asso.example:5005",
+        "ND_QUICK_EXIT_URL": "https://www.example.org/meteo",
+    }
     log = tmp_path_factory.mktemp("web") / "web.log"
     with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "connectors.web"], cwd=ROOT, env=env,
-                                stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "connectors.web"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
     try:
         wait_http(f"http://127.0.0.1:{port}/", proc, timeout=30)
         yield f"http://127.0.0.1:{port}", log
@@ -55,8 +61,12 @@ def test_demo_page_has_one_script_tag_and_strict_headers(web):
 
 def test_widget_files_and_the_socket_io_client_from_node_modules(web):
     base, _ = web
-    for path, kind in (("/widget.js", "javascript"), ("/widget.css", "css"), ("/favicon.svg", "svg"),
-                       ("/vendor/socket.io.min.js", "javascript")):
+    for path, kind in (
+        ("/widget.js", "javascript"),
+        ("/widget.css", "css"),
+        ("/favicon.svg", "svg"),
+        ("/vendor/socket.io.min.js", "javascript"),
+    ):
         status, headers, body = get(base + path)
         assert status == 200 and kind in headers["Content-Type"] and body, path
     widget = re.sub(r"/\*.*?\*/|//[^\n]*", "", get(base + "/widget.js")[2].decode(), flags=re.S)  # code only
@@ -74,9 +84,18 @@ def test_config_carries_the_quick_exit_url(web):
     assert config["adviceUrl"].startswith("https://arretonslesviolences.gouv.fr")
 
 
-@pytest.mark.parametrize("path", ["/nope", "/widget.js/", "/../connectors/web.py", "/%2e%2e/README.md",
-                                  "/vendor/../../package.json", "/node_modules/axe-core/axe.min.js",
-                                  "/" + "a" * 20000])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/nope",
+        "/widget.js/",
+        "/../connectors/web.py",
+        "/%2e%2e/README.md",
+        "/vendor/../../package.json",
+        "/node_modules/axe-core/axe.min.js",
+        "/" + "a" * 20000,
+    ],
+)
 def test_bad_paths_get_a_french_4xx(web, path):
     base, _ = web
     status, _, body = get(base + path)
@@ -93,6 +112,7 @@ def test_other_methods_are_refused_in_french(web):
 
 def test_a_bad_quick_exit_url_falls_back_to_the_default(monkeypatch):
     from connectors import web as web_module
+
     monkeypatch.setenv("ND_QUICK_EXIT_URL", "javascript:alert(1)")
     assert web_module.quick_exit_url() == "https://meteofrance.com/"
     monkeypatch.setenv("ND_QUICK_EXIT_URL", "https://www.lemonde.fr/")

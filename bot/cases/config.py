@@ -1,4 +1,5 @@
 """Where the case store keeps its state, from environment variables."""
+
 from __future__ import annotations
 
 import os
@@ -18,7 +19,7 @@ def database_url() -> str:
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{state_dir() / 'cases.sqlite3'}"
     # SQLAlchemy refuses the short scheme that hosting platforms hand out.
     if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://"):]
+        url = "postgresql://" + url[len("postgres://") :]
     return url
 
 

@@ -4,6 +4,7 @@ Phone numbers are normalised to E.164 (« +33612345678 ») so that the référen
 dials exactly one form, whatever she typed (« 06 12 34 56 78 », « +33 (0)6… »,
 « 0692 12 34 56 » for La Réunion).
 """
+
 from __future__ import annotations
 
 import re
@@ -12,24 +13,34 @@ from dataclasses import dataclass
 # National 10-digit numbers of the overseas départements dial with their own
 # country code, not +33: (national prefix, country code, mobile?).
 _OVERSEAS_PREFIXES: tuple[tuple[str, str, bool], ...] = (
-    ("0590", "590", False), ("0690", "590", True), ("0691", "590", True),  # Guadeloupe, St-Martin, St-Barth
-    ("0594", "594", False), ("0694", "594", True),                         # Guyane
-    ("0596", "596", False), ("0696", "596", True), ("0697", "596", True),  # Martinique
-    ("0262", "262", False), ("0263", "262", False),                        # La Réunion
-    ("0692", "262", True), ("0693", "262", True),
-    ("0269", "262", False), ("0639", "262", True),                         # Mayotte
+    ("0590", "590", False),
+    ("0690", "590", True),
+    ("0691", "590", True),  # Guadeloupe, St-Martin, St-Barth
+    ("0594", "594", False),
+    ("0694", "594", True),  # Guyane
+    ("0596", "596", False),
+    ("0696", "596", True),
+    ("0697", "596", True),  # Martinique
+    ("0262", "262", False),
+    ("0263", "262", False),  # La Réunion
+    ("0692", "262", True),
+    ("0693", "262", True),
+    ("0269", "262", False),
+    ("0639", "262", True),  # Mayotte
 )
 # Collectivités with short numbers: country code -> (digits, mobile prefixes).
 _SHORT_PLANS = {
-    "508": (6, ("4", "5")),        # Saint-Pierre-et-Miquelon
-    "681": (6, ("8",)),            # Wallis-et-Futuna
+    "508": (6, ("4", "5")),  # Saint-Pierre-et-Miquelon
+    "681": (6, ("8",)),  # Wallis-et-Futuna
     "687": (6, ("5", "7", "8", "9")),  # Nouvelle-Calédonie
-    "689": (8, ("87", "89")),      # Polynésie française
+    "689": (8, ("87", "89")),  # Polynésie française
 }
 _OVERSEAS_CODES = {"590", "594", "596", "262"}
 _SEPARATORS = re.compile(r"[\s.\-/()]")
-_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-                    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
 
 
 @dataclass(frozen=True)
@@ -67,11 +78,11 @@ def parse_phone(text: str) -> Phone | None:
             return None
         for code, (length, mobiles) in _SHORT_PLANS.items():
             if digits.startswith(code) and len(digits) == len(code) + length:
-                local = digits[len(code):]
+                local = digits[len(code) :]
                 return Phone("+" + digits, local.startswith(mobiles))
         for code in ("33", *_OVERSEAS_CODES):
             if digits.startswith(code):
-                rest = digits[len(code):]
+                rest = digits[len(code) :]
                 if rest.startswith("0"):  # « +33 06… »: the trunk 0 typed anyway
                     rest = rest[1:]
                 return _national(code, rest)

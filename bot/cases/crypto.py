@@ -10,6 +10,7 @@ and ``ND_HMAC_KEY`` (base64, 32 bytes or more); whichever is absent comes from
 the key file (``ND_KEY_FILE``, default ``<state dir>/keys/case.keys``), created
 on first use with 0600 rights in a 0700 directory.
 """
+
 from __future__ import annotations
 
 import base64
@@ -99,8 +100,11 @@ class KeyRing:
                 raise KeyConfigError(f"clé de chiffrement de {len(k)} octets, {KEY_BYTES} attendus")
         ids = [key_id(k) for k in keys]
         # One assignment, so a reload never shows another thread a half-updated ring.
-        self._ring = (list(dict.fromkeys(ids)), {kid: AESGCM(k) for kid, k in zip(ids, keys)},
-                      dict(zip(ids, keys)))
+        self._ring = (
+            list(dict.fromkeys(ids)),
+            {kid: AESGCM(k) for kid, k in zip(ids, keys, strict=True)},
+            dict(zip(ids, keys, strict=True)),
+        )
 
     @property
     def _order(self) -> list[str]:
@@ -142,8 +146,9 @@ class KeyRing:
         try:
             return cipher.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], _aad(case_id, field))
         except InvalidTag:
-            raise TamperedError(f"authentification refusée pour le champ {field!r} : "
-                                "donnée altérée, déplacée ou mauvaise clé") from None
+            raise TamperedError(
+                f"authentification refusée pour le champ {field!r} : donnée altérée, déplacée ou mauvaise clé"
+            ) from None
 
     def encrypt_json(self, value: Any, *, case_id: str, field: str) -> str:
         return self.encrypt(json.dumps(value, ensure_ascii=False), case_id=case_id, field=field)
@@ -189,8 +194,10 @@ class KeyRing:
     def rotate(self) -> str:
         """Add a new current key to the key file; returns its id. Older keys still decrypt."""
         if self._key_file is None:
-            raise KeyConfigError("les clés viennent de ND_CASE_KEYS : placez une nouvelle clé en tête "
-                                 "de la variable (python -m bot rotate-keys --generate en donne une)")
+            raise KeyConfigError(
+                "les clés viennent de ND_CASE_KEYS : placez une nouvelle clé en tête "
+                "de la variable (python -m bot rotate-keys --generate en donne une)"
+            )
         with self._lock:
             data = _read_key_file(self._key_file)
             data["case_keys"].insert(0, generate_key())
@@ -271,8 +278,7 @@ def _load_or_create_key_file(path: Path) -> dict[str, Any]:
         return _read_key_file(path)
     except FileNotFoundError:
         pass
-    data = {"version": 1, "case_keys": [generate_key()],
-            "hmac_key": base64.b64encode(secrets.token_bytes(32)).decode()}
+    data = {"version": 1, "case_keys": [generate_key()], "hmac_key": base64.b64encode(secrets.token_bytes(32)).decode()}
     if _write_key_file(path, data, exclusive=True):
         log.info("fichier de clés créé : %s", path)
         return data
@@ -292,8 +298,7 @@ def load_keyring(env: Mapping[str, str] | None = None) -> KeyRing:
     else:
         assert file_data is not None
         keys = [_b64decode(k, "fichier de clés") for k in file_data["case_keys"]]
-    hmac_key = _b64decode(env_hmac, "ND_HMAC_KEY") if env_hmac else \
-        _b64decode(file_data["hmac_key"], "fichier de clés")  # type: ignore[index]
+    hmac_key = _b64decode(env_hmac, "ND_HMAC_KEY") if env_hmac else _b64decode(file_data["hmac_key"], "fichier de clés")  # type: ignore[index]
     return KeyRing(keys, hmac_key, key_file=None if env_keys else key_path)
 
 

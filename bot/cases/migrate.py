@@ -1,4 +1,5 @@
 """Schema migrations with Alembic: ``migrate(engine)`` brings the database to head."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -4,6 +4,7 @@ Values stored in clear (reference, status, priority, territory, measures,
 channel) are restricted to short identifiers here, so that personal text can
 never slip into a clear column by mistake.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -107,12 +108,12 @@ class InvalidContact(ValueError):
 class ContactPlan:
     """How the référent may reach her safely. Every field is personal: stored encrypted."""
 
-    channel: str                     # appel | sms | email | ici (continue in this chat)
-    address: str | None = None       # E.164 phone or e-mail; None for « ici »
+    channel: str  # appel | sms | email | ici (continue in this chat)
+    address: str | None = None  # E.164 phone or e-mail; None for « ici »
     time_windows: list[str] = field(default_factory=list)
     may_leave_message: bool = False
     code_word: str | None = None
-    first_name: str | None = None    # or a pseudonym
+    first_name: str | None = None  # or a pseudonym
 
     def __post_init__(self) -> None:
         # Structural checks only: a stored plan must always load, even if the
@@ -153,10 +154,10 @@ class ContactPlan:
 class CaseDraft:
     """What the conversation hands over on her explicit yes."""
 
-    conversation_id: str             # HMAC from crypto.conversation_id, never the raw chat id
-    channel: str                     # web, telegram, …
+    conversation_id: str  # HMAC from crypto.conversation_id, never the raw chat id
+    channel: str  # web, telegram, …
     contact: ContactPlan
-    territory: str | None = None     # département code
+    territory: str | None = None  # département code
     measures: list[str] = field(default_factory=list)
     danger_signals: list[str] = field(default_factory=list)
     eligibility: dict[str, Any] = field(default_factory=dict)  # answers, outcomes, rules_version
@@ -211,9 +212,9 @@ class Case:
     priority: str
     territory: str | None
     measures: list[str]
-    danger_signals: list[str]        # empty once withdrawn
-    eligibility: dict[str, Any]      # empty once withdrawn
-    contact: ContactPlan | None      # None once withdrawn
+    danger_signals: list[str]  # empty once withdrawn
+    eligibility: dict[str, Any]  # empty once withdrawn
+    contact: ContactPlan | None  # None once withdrawn
     channel: str
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -229,7 +230,7 @@ class Case:
 class Note:
     id: str
     reference: str
-    author: str                      # the référent's login (staff, not the victim)
+    author: str  # the référent's login (staff, not the victim)
     text: str
     created_at: dt.datetime
 
@@ -241,9 +242,9 @@ CREATED, STATUS_CHANGED = "cree", "statut"
 class CaseEvent:
     """One new case or status change: what a console needs to refresh, no personal data."""
 
-    id: int                          # the cursor: strictly increasing in commit order
+    id: int  # the cursor: strictly increasing in commit order
     reference: str
-    kind: str                        # cree | statut
+    kind: str  # cree | statut
     status: str
     priority: str
     territory: str | None

@@ -11,6 +11,7 @@ never cancels a request she made after it.
 Files are written atomically (temp file + rename) with 0600 rights; one lock
 file serialises outbox writers across threads and processes.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -43,10 +44,10 @@ class OutboxBusy(Exception):
 
 @dataclass(frozen=True)
 class SubmitResult:
-    status: str                # created (in the store) | pending (kept in the outbox)
-    reference: str             # what to tell her, in both cases
-    case: Case | None = None   # when created
-    updated: bool = False      # her open case's contact plan was replaced by this request
+    status: str  # created (in the store) | pending (kept in the outbox)
+    reference: str  # what to tell her, in both cases
+    case: Case | None = None  # when created
+    updated: bool = False  # her open case's contact plan was replaced by this request
 
     @property
     def pending(self) -> bool:
@@ -55,22 +56,30 @@ class SubmitResult:
 
 @dataclass(frozen=True)
 class WithdrawResult:
-    status: str                # done | pending (the store will be told by flush)
+    status: str  # done | pending (the store will be told by flush)
     references: list[str]
 
 
 @dataclass(frozen=True)
 class FlushReport:
-    replayed: int              # conversations whose journal reached the store
-    remaining: int             # still waiting (the store is still down)
-    quarantined: int           # unreadable files set aside (wrong key, damaged)
+    replayed: int  # conversations whose journal reached the store
+    remaining: int  # still waiting (the store is still down)
+    quarantined: int  # unreadable files set aside (wrong key, damaged)
 
 
 class Outbox:
-    def __init__(self, store: CaseStore, directory: Path | None = None, *,
-                 keyring: KeyRing | None = None, attempts: int = 3, backoff: float = 0.25,
-                 lock_timeout: float = 15.0, clock: Callable[[], dt.datetime] = utcnow,
-                 sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        store: CaseStore,
+        directory: Path | None = None,
+        *,
+        keyring: KeyRing | None = None,
+        attempts: int = 3,
+        backoff: float = 0.25,
+        lock_timeout: float = 15.0,
+        clock: Callable[[], dt.datetime] = utcnow,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self.store = store
         self.directory = Path(directory or config.outbox_dir())
         self.keyring = keyring or store.keyring
@@ -83,8 +92,9 @@ class Outbox:
     # -- public -----------------------------------------------------------------------
     def submit(self, draft: CaseDraft) -> SubmitResult:
         """Create her case, or keep it for later; she gets her reference either way."""
-        draft = replace(draft, reference=draft.reference or new_reference(),
-                        created_at=draft.created_at or self.clock())
+        draft = replace(
+            draft, reference=draft.reference or new_reference(), created_at=draft.created_at or self.clock()
+        )
         conv = draft.conversation_id
         if not self._path(conv).exists():
             try:
@@ -243,7 +253,7 @@ class Outbox:
             except StoreUnavailable:
                 if attempt == self.attempts - 1:
                     raise
-                self.sleep(self.backoff * (2 ** attempt))
+                self.sleep(self.backoff * (2**attempt))
         raise AssertionError("unreachable")
 
     # -- files --------------------------------------------------------------------------
@@ -334,7 +344,6 @@ class Outbox:
             yield
         finally:
             os.close(fd)  # releases the lock
-
 
 
 _default: Outbox | None = None

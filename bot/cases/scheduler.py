@@ -6,6 +6,7 @@ the clock is injectable so that tests never depend on today's date. Production
 may instead run the one-shot commands from cron, a systemd timer or a
 Kubernetes CronJob (README).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -40,8 +41,11 @@ class LateCase:
 def late_cases(store: CaseStore, targets: Mapping[str, int], now: dt.datetime) -> list[LateCase]:
     """Open cases still waiting for a first contact past their response target."""
     with store._read() as conn:
-        rows = conn.execute(sa.select(cases.c.reference, cases.c.priority, cases.c.territory, cases.c.created_at)
-                            .where(cases.c.status.in_(WAITING))).all()
+        rows = conn.execute(
+            sa.select(cases.c.reference, cases.c.priority, cases.c.territory, cases.c.created_at).where(
+                cases.c.status.in_(WAITING)
+            )
+        ).all()
     found = []
     for r in rows:
         due = r.created_at + dt.timedelta(hours=targets.get(r.priority, 120))
@@ -57,22 +61,43 @@ def flag_late(store: CaseStore, targets: Mapping[str, int], now: dt.datetime) ->
     if not late:
         return late
     with store._tx() as conn:
-        already = {r.reference for r in conn.execute(
-            sa.select(audit_log.c.reference).where(audit_log.c.action == LATE,
-                                                   audit_log.c.reference.in_([c.reference for c in late])))}
+        already = {
+            r.reference
+            for r in conn.execute(
+                sa.select(audit_log.c.reference).where(
+                    audit_log.c.action == LATE, audit_log.c.reference.in_([c.reference for c in late])
+                )
+            )
+        }
         for case in late:
             if case.reference not in already:
-                conn.execute(audit_log.insert().values(at=now, login=SCHEDULER_LOGIN, action=LATE,
-                                                       reference=case.reference, detail=f"priorité {case.priority}"))
+                conn.execute(
+                    audit_log.insert().values(
+                        at=now,
+                        login=SCHEDULER_LOGIN,
+                        action=LATE,
+                        reference=case.reference,
+                        detail=f"priorité {case.priority}",
+                    )
+                )
     return late
 
 
 class Scheduler:
     """Purge (`purge_every`), outbox replay (`flush_every`, a minute) and the late check (daily)."""
 
-    def __init__(self, store: CaseStore, outbox: Outbox | None = None, *, targets: Mapping[str, int] | None = None,
-                 retention_days: int | None = None, clock: Callable[[], dt.datetime] = utcnow,
-                 flush_every: float = 60, purge_every: float = 24 * 3600, late_every: float = 24 * 3600):
+    def __init__(
+        self,
+        store: CaseStore,
+        outbox: Outbox | None = None,
+        *,
+        targets: Mapping[str, int] | None = None,
+        retention_days: int | None = None,
+        clock: Callable[[], dt.datetime] = utcnow,
+        flush_every: float = 60,
+        purge_every: float = 24 * 3600,
+        late_every: float = 24 * 3600,
+    ):
         self.store = store
         self.outbox = outbox or Outbox(store)
         self.targets = dict(targets) if targets is not None else _default_targets()
@@ -89,7 +114,11 @@ class Scheduler:
         """Runs whatever is due now; a failing job is logged by type and retried next tick."""
         now = self.clock()
         done: dict[str, int] = {}
-        jobs = {"outbox": self._flush, "purge": self._purge, "retard": lambda: len(flag_late(self.store, self.targets, now))}
+        jobs: dict[str, Callable[[], int]] = {
+            "outbox": self._flush,
+            "purge": self._purge,
+            "retard": lambda: len(flag_late(self.store, self.targets, now)),
+        }
         for job, run in jobs.items():
             if not self.due(job, now):
                 continue

@@ -4,6 +4,7 @@ SQLite by default, PostgreSQL when DATABASE_URL says so. Personal fields go
 through the key ring before any SQL; every I/O is bounded by a timeout; the
 schema is brought to head on first use.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,7 +23,11 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import (
-    DisconnectionError, IntegrityError, InterfaceError, OperationalError, ResourceClosedError,
+    DisconnectionError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    ResourceClosedError,
 )
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -30,15 +35,32 @@ from bot.cases import config
 from bot.cases.crypto import KeyRing, default_keyring
 from bot.cases.migrate import migrate
 from bot.cases.model import (
-    CLOSED, CREATED, FINAL_STATUSES, NEW, OPEN_STATUSES, PRIORITIES, STATUS_CHANGED, STATUSES,
-    TRANSITIONS, WITHDRAWN, Case, CaseDraft, CaseEvent, ContactPlan, Note, is_conversation_id,
-    new_reference, normalize_reference, priority_for, utcnow,
+    CLOSED,
+    CREATED,
+    FINAL_STATUSES,
+    NEW,
+    OPEN_STATUSES,
+    PRIORITIES,
+    STATUS_CHANGED,
+    STATUSES,
+    TRANSITIONS,
+    WITHDRAWN,
+    Case,
+    CaseDraft,
+    CaseEvent,
+    ContactPlan,
+    Note,
+    is_conversation_id,
+    new_reference,
+    normalize_reference,
+    priority_for,
+    utcnow,
 )
 from bot.cases.schema import audit_log, case_events, case_notes, cases, live_messages, live_sessions
 
 log = logging.getLogger(__name__)
-PLAN_CHANGED = "plan"     # event kind and audit action: she sent a new contact plan for her open case
-SELF_LOGIN = "#elle"      # the audit log's author for what she did herself (never her name or id)
+PLAN_CHANGED = "plan"  # event kind and audit action: she sent a new contact plan for her open case
+SELF_LOGIN = "#elle"  # the audit log's author for what she did herself (never her name or id)
 
 
 def _code_key(text: str | None) -> str:
@@ -83,21 +105,26 @@ def make_engine(url: str, timeout: float | None = None) -> Engine:
             connect_args={
                 "connect_timeout": max(2, int(round(timeout))),  # libpq's minimum is 2 s
                 "options": f"-c statement_timeout={ms} -c lock_timeout={ms} "
-                           f"-c idle_in_transaction_session_timeout={ms * 10}",
+                f"-c idle_in_transaction_session_timeout={ms * 10}",
                 # A silent network drop must not hang a worker forever.
-                "keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 3, "keepalives_count": 3,
+                "keepalives": 1,
+                "keepalives_idle": 10,
+                "keepalives_interval": 3,
+                "keepalives_count": 3,
                 "application_name": "nouveau-depart",
             },
         )
     engine = sa.create_engine(url, **options)
     if engine.dialect.name == "sqlite":
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record):  # noqa: ANN001
+
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer
             cur.execute("PRAGMA secure_delete=ON")  # erased and purged data is overwritten
             cur.close()
+
+        event.listen(engine, "connect", _sqlite_pragmas)
     return engine
 
 
@@ -107,9 +134,16 @@ _PRIORITY_RANK = sa.case({p: i for i, p in enumerate(PRIORITIES)}, value=cases.c
 class CaseStore:
     """Cases, their notes and events. Thread-safe: one instance per process is enough."""
 
-    def __init__(self, url: str | None = None, *, keyring: KeyRing | None = None,
-                 engine: Engine | None = None, clock: Callable[[], dt.datetime] = utcnow,
-                 timeout: float | None = None, auto_migrate: bool = True):
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        keyring: KeyRing | None = None,
+        engine: Engine | None = None,
+        clock: Callable[[], dt.datetime] = utcnow,
+        timeout: float | None = None,
+        auto_migrate: bool = True,
+    ):
         # No I/O here: a database that is down at start-up must not stop the bot,
         # the outbox takes over until it answers.
         self.url = url or config.database_url()
@@ -137,22 +171,38 @@ class CaseStore:
     def _errors(self) -> Iterator[None]:
         try:
             yield
-        except (OperationalError, InterfaceError, PoolTimeout, DisconnectionError,
-                ResourceClosedError, TimeoutError, ConnectionError) as exc:
+        except (
+            OperationalError,
+            InterfaceError,
+            PoolTimeout,
+            DisconnectionError,
+            ResourceClosedError,
+            TimeoutError,
+            ConnectionError,
+        ) as exc:
             # The class name only: driver messages may quote statements.
             raise StoreUnavailable(f"base de données indisponible ({type(exc).__name__})") from exc
 
     @contextmanager
-    def _tx(self) -> Iterator[Connection]:
+    def transaction(self) -> Iterator[Connection]:
+        """A connection in one transaction, committed on exit; errors become StoreUnavailable.
+
+        For the console's and the live takeover's tables, which share this engine and its migrations.
+        """
         self._ensure_ready()
         with self._errors(), self.engine.begin() as conn:
             yield conn
 
     @contextmanager
-    def _read(self) -> Iterator[Connection]:
+    def reading(self) -> Iterator[Connection]:
+        """A connection for reads only; errors become StoreUnavailable."""
         self._ensure_ready()
         with self._errors(), self.engine.connect() as conn:
             yield conn
+
+    # Private names still used by bot/live/store.py and bot/cases/scheduler.py.
+    _tx = transaction
+    _read = reading
 
     def close(self) -> None:
         self.engine.dispose()
@@ -173,24 +223,41 @@ class CaseStore:
         ref = row.reference
         contact = self._dec(row.contact_enc, ref, "contact")
         return Case(
-            reference=ref, conversation_id=row.conversation_id, status=row.status,
-            priority=row.priority, territory=row.territory, measures=list(row.measures or []),
+            reference=ref,
+            conversation_id=row.conversation_id,
+            status=row.status,
+            priority=row.priority,
+            territory=row.territory,
+            measures=list(row.measures or []),
             danger_signals=self._dec(row.danger_signals_enc, ref, "danger_signals", []),
             eligibility=self._dec(row.eligibility_enc, ref, "eligibility", {}),
             contact=ContactPlan.from_dict(contact) if contact is not None else None,
-            channel=row.channel, created_at=row.created_at, updated_at=row.updated_at,
-            closed_at=row.closed_at, outcome=self._dec(row.outcome_enc, ref, "outcome"),
+            channel=row.channel,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            closed_at=row.closed_at,
+            outcome=self._dec(row.outcome_enc, ref, "outcome"),
         )
 
-    def _emit(self, conn: Connection, kind: str, reference: str, status: str, priority: str,
-              territory: str | None, at: dt.datetime) -> None:
+    def _emit(
+        self,
+        conn: Connection,
+        kind: str,
+        reference: str,
+        status: str,
+        priority: str,
+        territory: str | None,
+        at: dt.datetime,
+    ) -> None:
         if conn.dialect.name == "postgresql":
             # Ids come from a sequence at insert time but become visible at commit: serialise
             # event writers until commit so a poller's cursor never skips a slower transaction.
             conn.exec_driver_sql("LOCK TABLE case_events IN SHARE ROW EXCLUSIVE MODE")
-        conn.execute(case_events.insert().values(
-            reference=reference, kind=kind, status=status, priority=priority,
-            territory=territory, at=at))
+        conn.execute(
+            case_events.insert().values(
+                reference=reference, kind=kind, status=status, priority=priority, territory=territory, at=at
+            )
+        )
 
     # -- creation -------------------------------------------------------------------
     def create(self, draft: CaseDraft) -> Case:
@@ -204,8 +271,12 @@ class CaseStore:
         the same request, or the same plan again, changes nothing."""
         existing = self._existing_for(draft)
         if existing is not None:
-            if (draft.reference and draft.reference != existing.reference and existing.is_open
-                    and existing.contact != draft.contact):
+            if (
+                draft.reference
+                and draft.reference != existing.reference
+                and existing.is_open
+                and existing.contact != draft.contact
+            ):
                 return self._update_plan(existing, draft), True
             return existing, False
         reference = draft.reference or new_reference()
@@ -225,14 +296,23 @@ class CaseStore:
 
     def _update_plan(self, case: Case, draft: CaseDraft) -> Case:
         now = self._now()
-        with self._tx() as conn:
-            done = conn.execute(cases.update().where(
-                cases.c.reference == case.reference, cases.c.status.in_(OPEN_STATUSES)).values(
-                contact_enc=self._enc(draft.contact.to_dict(), case.reference, "contact"), updated_at=now))
+        with self.transaction() as conn:
+            done = conn.execute(
+                cases.update()
+                .where(cases.c.reference == case.reference, cases.c.status.in_(OPEN_STATUSES))
+                .values(contact_enc=self._enc(draft.contact.to_dict(), case.reference, "contact"), updated_at=now)
+            )
             if done.rowcount != 1:
                 raise InvalidTransition("dossier clos entre-temps")
-            conn.execute(audit_log.insert().values(at=now, login=SELF_LOGIN, action=PLAN_CHANGED,
-                                                   reference=case.reference, detail=f"canal {draft.contact.channel}"))
+            conn.execute(
+                audit_log.insert().values(
+                    at=now,
+                    login=SELF_LOGIN,
+                    action=PLAN_CHANGED,
+                    reference=case.reference,
+                    detail=f"canal {draft.contact.channel}",
+                )
+            )
             self._emit(conn, PLAN_CHANGED, case.reference, case.status, case.priority, case.territory, now)
         log.info("dossier %s : plan de contact mis à jour à sa demande", case.reference)
         updated = self.get(case.reference)
@@ -254,53 +334,76 @@ class CaseStore:
         return done[0] if done else None
 
     def _existing_for(self, draft: CaseDraft) -> Case | None:
-        with self._read() as conn:
+        with self.reading() as conn:
             if draft.reference:
                 row = conn.execute(sa.select(cases).where(cases.c.reference == draft.reference)).first()
                 if row is not None and row.conversation_id == draft.conversation_id:
                     return self._case(row)  # whatever its status: a replay never re-creates
-            row = conn.execute(sa.select(cases).where(
-                cases.c.conversation_id == draft.conversation_id,
-                cases.c.status.in_(OPEN_STATUSES))).first()
+            row = conn.execute(
+                sa.select(cases).where(
+                    cases.c.conversation_id == draft.conversation_id, cases.c.status.in_(OPEN_STATUSES)
+                )
+            ).first()
             return self._case(row) if row is not None else None
 
     def _insert(self, draft: CaseDraft, reference: str) -> Case:
         now = self._now()
         created = (draft.created_at or now).astimezone(dt.timezone.utc)
         priority = priority_for(draft.danger_signals)
-        with self._tx() as conn:
-            conn.execute(cases.insert().values(
-                reference=reference, conversation_id=draft.conversation_id, status=NEW,
-                priority=priority, territory=draft.territory, measures=list(draft.measures),
-                channel=draft.channel, created_at=created, updated_at=now, closed_at=None,
-                contact_enc=self._enc(draft.contact.to_dict(), reference, "contact"),
-                eligibility_enc=self._enc(draft.eligibility, reference, "eligibility"),
-                danger_signals_enc=self._enc(list(draft.danger_signals), reference, "danger_signals"),
-                outcome_enc=None,
-            ))
+        with self.transaction() as conn:
+            conn.execute(
+                cases.insert().values(
+                    reference=reference,
+                    conversation_id=draft.conversation_id,
+                    status=NEW,
+                    priority=priority,
+                    territory=draft.territory,
+                    measures=list(draft.measures),
+                    channel=draft.channel,
+                    created_at=created,
+                    updated_at=now,
+                    closed_at=None,
+                    contact_enc=self._enc(draft.contact.to_dict(), reference, "contact"),
+                    eligibility_enc=self._enc(draft.eligibility, reference, "eligibility"),
+                    danger_signals_enc=self._enc(list(draft.danger_signals), reference, "danger_signals"),
+                    outcome_enc=None,
+                )
+            )
             self._emit(conn, CREATED, reference, NEW, priority, draft.territory, now)
-        return Case(reference=reference, conversation_id=draft.conversation_id, status=NEW,
-                    priority=priority, territory=draft.territory, measures=list(draft.measures),
-                    danger_signals=list(draft.danger_signals), eligibility=draft.eligibility,
-                    contact=draft.contact, channel=draft.channel, created_at=created, updated_at=now)
+        return Case(
+            reference=reference,
+            conversation_id=draft.conversation_id,
+            status=NEW,
+            priority=priority,
+            territory=draft.territory,
+            measures=list(draft.measures),
+            danger_signals=list(draft.danger_signals),
+            eligibility=draft.eligibility,
+            contact=draft.contact,
+            channel=draft.channel,
+            created_at=created,
+            updated_at=now,
+        )
 
     # -- reading --------------------------------------------------------------------
     def get(self, reference: str) -> Case | None:
         ref = normalize_reference(reference)
         if ref is None:
             return None
-        with self._read() as conn:
+        with self.reading() as conn:
             row = conn.execute(sa.select(cases).where(cases.c.reference == ref)).first()
         return self._case(row) if row is not None else None
 
     def open_case(self, conversation_id: str) -> Case | None:
-        with self._read() as conn:
-            row = conn.execute(sa.select(cases).where(
-                cases.c.conversation_id == conversation_id, cases.c.status.in_(OPEN_STATUSES))).first()
+        with self.reading() as conn:
+            row = conn.execute(
+                sa.select(cases).where(cases.c.conversation_id == conversation_id, cases.c.status.in_(OPEN_STATUSES))
+            ).first()
         return self._case(row) if row is not None else None
 
-    def list_queue(self, territories: Iterable[str] | None = None,
-                   statuses: Iterable[str] | None = None, limit: int | None = None) -> list[Case]:
+    def list_queue(
+        self, territories: Iterable[str] | None = None, statuses: Iterable[str] | None = None, limit: int | None = None
+    ) -> list[Case]:
         """Open cases (or `statuses`), urgent first, then the longest waiting."""
         query = sa.select(cases).where(cases.c.status.in_(list(statuses or OPEN_STATUSES)))
         if territories is not None:
@@ -308,7 +411,7 @@ class CaseStore:
         query = query.order_by(_PRIORITY_RANK, cases.c.created_at, cases.c.reference)
         if limit is not None:
             query = query.limit(limit)
-        with self._read() as conn:
+        with self.reading() as conn:
             rows = conn.execute(query).all()
         return [self._case(r) for r in rows]
 
@@ -323,9 +426,10 @@ class CaseStore:
             return done[0]
         ref = normalize_reference(reference) or reference
         now = self._now()
-        with self._tx() as conn:
-            row = conn.execute(sa.select(cases.c.status, cases.c.priority, cases.c.territory)
-                               .where(cases.c.reference == ref)).first()
+        with self.transaction() as conn:
+            row = conn.execute(
+                sa.select(cases.c.status, cases.c.priority, cases.c.territory).where(cases.c.reference == ref)
+            ).first()
             if row is None:
                 raise CaseNotFound(ref)
             if row.status != status:
@@ -337,14 +441,18 @@ class CaseStore:
                 if outcome is not None:
                     values["outcome_enc"] = self._enc(outcome, ref, "outcome")
                 # Conditional on the status read: a concurrent change makes this a no-op.
-                done = conn.execute(cases.update().where(
-                    cases.c.reference == ref, cases.c.status == row.status).values(**values))
+                done = conn.execute(
+                    cases.update().where(cases.c.reference == ref, cases.c.status == row.status).values(**values)
+                )
                 if done.rowcount != 1:
                     raise InvalidTransition("statut modifié en même temps ailleurs")
                 self._emit(conn, STATUS_CHANGED, ref, status, row.priority, row.territory, now)
             elif outcome is not None:
-                conn.execute(cases.update().where(cases.c.reference == ref).values(
-                    outcome_enc=self._enc(outcome, ref, "outcome"), updated_at=now))
+                conn.execute(
+                    cases.update()
+                    .where(cases.c.reference == ref)
+                    .values(outcome_enc=self._enc(outcome, ref, "outcome"), updated_at=now)
+                )
         log.info("dossier %s : statut %s", ref, status)
         case = self.get(ref)
         assert case is not None
@@ -367,21 +475,28 @@ class CaseStore:
             cond = sa.and_(cond, cases.c.created_at <= requested_at)
         now = self._now()
         withdrawn = []
-        with self._tx() as conn:
-            rows = conn.execute(sa.select(cases.c.reference, cases.c.priority, cases.c.territory)
-                                .where(cond)).all()
+        with self.transaction() as conn:
+            rows = conn.execute(sa.select(cases.c.reference, cases.c.priority, cases.c.territory).where(cond)).all()
             for row in rows:
-                done = conn.execute(cases.update().where(
-                    cases.c.reference == row.reference, cases.c.status != WITHDRAWN).values(
-                    status=WITHDRAWN, updated_at=now, closed_at=now, contact_enc=None,
-                    eligibility_enc=None, danger_signals_enc=None, outcome_enc=None))
+                done = conn.execute(
+                    cases.update()
+                    .where(cases.c.reference == row.reference, cases.c.status != WITHDRAWN)
+                    .values(
+                        status=WITHDRAWN,
+                        updated_at=now,
+                        closed_at=now,
+                        contact_enc=None,
+                        eligibility_enc=None,
+                        danger_signals_enc=None,
+                        outcome_enc=None,
+                    )
+                )
                 if done.rowcount == 1:
                     conn.execute(case_notes.delete().where(case_notes.c.reference == row.reference))
                     # A live exchange goes with her case (and ends: nothing left to join).
                     conn.execute(live_messages.delete().where(live_messages.c.reference == row.reference))
                     conn.execute(live_sessions.delete().where(live_sessions.c.reference == row.reference))
-                    self._emit(conn, STATUS_CHANGED, row.reference, WITHDRAWN, row.priority,
-                               row.territory, now)
+                    self._emit(conn, STATUS_CHANGED, row.reference, WITHDRAWN, row.priority, row.territory, now)
                     withdrawn.append(row.reference)
         for ref in withdrawn:
             log.info("dossier %s retiré et effacé", ref)
@@ -396,25 +511,42 @@ class CaseStore:
         # Time-ordered, so notes written within one clock tick keep their order.
         note_id = f"{time.time_ns():016x}{secrets.token_hex(8)}"
         now = self._now()
-        with self._tx() as conn:
+        with self.transaction() as conn:
             status = conn.execute(sa.select(cases.c.status).where(cases.c.reference == ref)).scalar()
             if status is None:
                 raise CaseNotFound(ref)
             if status == WITHDRAWN:
                 raise InvalidTransition("dossier retiré : plus de notes")
-            conn.execute(case_notes.insert().values(
-                id=note_id, reference=ref, author=author, created_at=now,
-                body_enc=self._enc({"text": text}, ref, f"note:{note_id}")))
+            conn.execute(
+                case_notes.insert().values(
+                    id=note_id,
+                    reference=ref,
+                    author=author,
+                    created_at=now,
+                    body_enc=self._enc({"text": text}, ref, f"note:{note_id}"),
+                )
+            )
             conn.execute(cases.update().where(cases.c.reference == ref).values(updated_at=now))
         return Note(id=note_id, reference=ref, author=author, text=text, created_at=now)
 
     def notes(self, reference: str) -> list[Note]:
         ref = normalize_reference(reference) or reference
-        with self._read() as conn:
-            rows = conn.execute(sa.select(case_notes).where(case_notes.c.reference == ref)
-                                .order_by(case_notes.c.created_at, case_notes.c.id)).all()
-        return [Note(id=r.id, reference=r.reference, author=r.author, created_at=r.created_at,
-                     text=self._dec(r.body_enc, r.reference, f"note:{r.id}")["text"]) for r in rows]
+        with self.reading() as conn:
+            rows = conn.execute(
+                sa.select(case_notes)
+                .where(case_notes.c.reference == ref)
+                .order_by(case_notes.c.created_at, case_notes.c.id)
+            ).all()
+        return [
+            Note(
+                id=r.id,
+                reference=r.reference,
+                author=r.author,
+                created_at=r.created_at,
+                text=self._dec(r.body_enc, r.reference, f"note:{r.id}")["text"],
+            )
+            for r in rows
+        ]
 
     # -- retention ------------------------------------------------------------------
     def purge(self, older_than_days: int) -> int:
@@ -425,31 +557,43 @@ class CaseStore:
         cutoff = self._now() - dt.timedelta(days=older_than_days)
         expired = sa.and_(cases.c.status.in_(FINAL_STATUSES), cases.c.closed_at < cutoff)
         refs = sa.select(cases.c.reference).where(expired).scalar_subquery()
-        with self._tx() as conn:
+        with self.transaction() as conn:
             conn.execute(case_notes.delete().where(case_notes.c.reference.in_(refs)))
             conn.execute(live_messages.delete().where(live_messages.c.reference.in_(refs)))
             conn.execute(live_sessions.delete().where(live_sessions.c.reference.in_(refs)))
             conn.execute(case_events.delete().where(case_events.c.reference.in_(refs)))
-            count = conn.execute(cases.delete().where(expired)).rowcount
+            count = int(conn.execute(cases.delete().where(expired)).rowcount)
         log.info("purge : %d dossier(s) effacé(s), plus de %d jours", count, older_than_days)
         return count
 
     # -- events ---------------------------------------------------------------------
     def events_since(self, cursor: int = 0, limit: int = 100) -> list[CaseEvent]:
         """Events after `cursor` (the id of the last one seen; 0 for all), oldest first."""
-        with self._read() as conn:
-            rows = conn.execute(sa.select(case_events).where(case_events.c.id > cursor)
-                                .order_by(case_events.c.id).limit(limit)).all()
-        return [CaseEvent(id=r.id, reference=r.reference, kind=r.kind, status=r.status,
-                          priority=r.priority, territory=r.territory, at=r.at) for r in rows]
+        with self.reading() as conn:
+            rows = conn.execute(
+                sa.select(case_events).where(case_events.c.id > cursor).order_by(case_events.c.id).limit(limit)
+            ).all()
+        return [
+            CaseEvent(
+                id=r.id,
+                reference=r.reference,
+                kind=r.kind,
+                status=r.status,
+                priority=r.priority,
+                territory=r.territory,
+                at=r.at,
+            )
+            for r in rows
+        ]
 
     def last_event_id(self) -> int:
         """The cursor of the newest event (0 if none): where a live feed starts."""
-        with self._read() as conn:
+        with self.reading() as conn:
             return conn.execute(sa.select(sa.func.max(case_events.c.id))).scalar() or 0
 
-    def follow(self, cursor: int = 0, *, interval: float = 1.0,
-               stop: threading.Event | None = None) -> Iterator[CaseEvent]:
+    def follow(
+        self, cursor: int = 0, *, interval: float = 1.0, stop: threading.Event | None = None
+    ) -> Iterator[CaseEvent]:
         """Yield events as they come, polling every `interval` seconds until `stop` is set."""
         stop = stop or threading.Event()
         while not stop.is_set():
@@ -470,9 +614,10 @@ class CaseStore:
         for table, pk, columns, aad in self._encrypted_columns():
             last = ""
             while True:
-                with self._tx() as conn:
-                    rows = conn.execute(sa.select(table).where(table.c[pk] > last)
-                                        .order_by(table.c[pk]).limit(batch)).all()
+                with self.transaction() as conn:
+                    rows = conn.execute(
+                        sa.select(table).where(table.c[pk] > last).order_by(table.c[pk]).limit(batch)
+                    ).all()
                     for row in rows:
                         values = {}
                         for col in columns:
@@ -481,8 +626,7 @@ class CaseStore:
                                 case_id, field = aad(row, col)
                                 values[col] = self.keyring.reencrypt(token, case_id=case_id, field=field)
                         if values:
-                            conn.execute(table.update().where(table.c[pk] == row._mapping[pk])
-                                         .values(**values))
+                            conn.execute(table.update().where(table.c[pk] == row._mapping[pk]).values(**values))
                             count += len(values)
                 if len(rows) < batch:
                     break
@@ -493,19 +637,26 @@ class CaseStore:
         """Encrypted fields still under an older key (0 before old keys may be dropped)."""
         count = 0
         for table, _pk, columns, _aad in self._encrypted_columns():
-            with self._read() as conn:
+            with self.reading() as conn:
                 for row in conn.execute(sa.select(*[table.c[c] for c in columns])):
                     count += sum(1 for t in row if t is not None and not self.keyring.is_current(t))
         return count
 
     @staticmethod
-    def _encrypted_columns() -> Sequence[tuple[sa.Table, str, tuple[str, ...], Callable]]:
+    def _encrypted_columns() -> Sequence[tuple[sa.Table, str, tuple[str, ...], Callable[[Any, str], tuple[str, str]]]]:
         return (
-            (cases, "reference", ("contact_enc", "eligibility_enc", "danger_signals_enc", "outcome_enc"),
-             lambda row, col: (row.reference, col[: -len("_enc")])),
+            (
+                cases,
+                "reference",
+                ("contact_enc", "eligibility_enc", "danger_signals_enc", "outcome_enc"),
+                lambda row, col: (row.reference, col[: -len("_enc")]),
+            ),
             (case_notes, "id", ("body_enc",), lambda row, col: (row.reference, f"note:{row.id}")),
-            (live_sessions, "reference", ("sender_enc", "address_enc"),
-             lambda row, col: (row.reference, f"live:{col[: -len('_enc')]}")),
+            (
+                live_sessions,
+                "reference",
+                ("sender_enc", "address_enc"),
+                lambda row, col: (row.reference, f"live:{col[: -len('_enc')]}"),
+            ),
             (live_messages, "id", ("body_enc",), lambda row, col: (row.reference, f"live:{row.id}")),
         )
-

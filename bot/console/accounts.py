@@ -3,6 +3,7 @@
 Staff data only: logins, password hashes (scrypt), which case an operator
 took, who looked at or changed what and when. No victim data lives here.
 """
+
 from __future__ import annotations
 
 import base64
@@ -30,7 +31,7 @@ LOGIN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
 LOCKED = "!"  # prefix of a disabled account's hash (the shadow-file convention): no password matches it
 TERRITORY = re.compile(r"^(?:\d{2,3}|2[AB])$")
 # scrypt: 2^15 x 8 x 1 = 32 MiB per hash, about 0.1 s here: costly to brute-force, cheap to log in.
-SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 15, 8, 1
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
 MIN_PASSWORD = 12
 MAX_PASSWORD = 256
 
@@ -42,8 +43,9 @@ class AccountError(ValueError):
 def hash_password(password: str) -> str:
     salt = secrets.token_bytes(16)
     key = Scrypt(salt=salt, length=32, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P).derive(password.encode())
-    return "scrypt${}${}${}${}${}".format(SCRYPT_N, SCRYPT_R, SCRYPT_P, base64.b64encode(salt).decode(),
-                                           base64.b64encode(key).decode())
+    return "scrypt${}${}${}${}${}".format(
+        SCRYPT_N, SCRYPT_R, SCRYPT_P, base64.b64encode(salt).decode(), base64.b64encode(key).decode()
+    )
 
 
 def verify_password(password: str, stored: str) -> bool:
@@ -52,7 +54,8 @@ def verify_password(password: str, stored: str) -> bool:
         if kind != "scrypt":
             return False
         Scrypt(salt=base64.b64decode(salt), length=32, n=int(n), r=int(r), p=int(p)).verify(
-            password.encode(), base64.b64decode(key))
+            password.encode(), base64.b64decode(key)
+        )
         return True
     except (InvalidKey, ValueError):
         return False
@@ -115,9 +118,18 @@ class Throttle:
 
     MAX_KEYS = 10_000
 
-    def __init__(self, free_pair: int = 5, free_address: int = 20, free_account: int = 10,
-                 base: float = 30.0, cap: float = 900.0, account_step: float = 0.5, account_cap: float = 4.0,
-                 window: float = 3600, clock=time.monotonic):
+    def __init__(
+        self,
+        free_pair: int = 5,
+        free_address: int = 20,
+        free_account: int = 10,
+        base: float = 30.0,
+        cap: float = 900.0,
+        account_step: float = 0.5,
+        account_cap: float = 4.0,
+        window: float = 3600,
+        clock=time.monotonic,
+    ):
         self.free = {"p": free_pair, "a": free_address}
         self.free_account = free_account
         self.base, self.cap = base, cap
@@ -189,12 +201,6 @@ class Accounts:
         self._secret = store.keyring.derive_key("console-csrf")
         _dummy_hash()  # computed now, so that the first unknown login costs one scrypt like the others
 
-    def _tx(self):
-        return self.store._tx()  # same engine, same migrations, same timeouts
-
-    def _read(self):
-        return self.store._read()
-
     # -- operators -------------------------------------------------------------
     @staticmethod
     def _check_password(password: str) -> None:
@@ -214,35 +220,41 @@ class Accounts:
 
     @staticmethod
     def _operator(row) -> Operator:
-        return Operator(row.login, bool(row.supervisor), tuple(row.territories or ()),
-                        not row.password_hash.startswith(LOCKED))
+        return Operator(
+            row.login, bool(row.supervisor), tuple(row.territories or ()), not row.password_hash.startswith(LOCKED)
+        )
 
-    def add(self, login: str, password: str, supervisor: bool = False,
-            territories: Iterable[str] = ()) -> Operator:
+    def add(self, login: str, password: str, supervisor: bool = False, territories: Iterable[str] = ()) -> Operator:
         login = login.strip().lower()
         if not LOGIN.match(login):
             raise AccountError("identifiant invalide : 2 à 32 caractères, lettres minuscules, chiffres, . _ -")
         self._check_password(password)
         codes = self._territories(territories, supervisor)
-        with self._tx() as conn:
+        with self.store.transaction() as conn:
             if conn.execute(sa.select(operators.c.login).where(operators.c.login == login)).first():
                 raise AccountError(f"l'identifiant {login} existe déjà")
-            conn.execute(operators.insert().values(login=login, password_hash=hash_password(password),
-                                                   supervisor=supervisor, territories=list(codes),
-                                                   created_at=utcnow()))
+            conn.execute(
+                operators.insert().values(
+                    login=login,
+                    password_hash=hash_password(password),
+                    supervisor=supervisor,
+                    territories=list(codes),
+                    created_at=utcnow(),
+                )
+            )
         return Operator(login, supervisor, codes)
 
     def count(self) -> int:
-        with self._read() as conn:
+        with self.store.reading() as conn:
             return conn.execute(sa.select(sa.func.count()).select_from(operators)).scalar_one()
 
     def all(self) -> list[Operator]:
-        with self._read() as conn:
+        with self.store.reading() as conn:
             rows = conn.execute(sa.select(operators).order_by(operators.c.login)).all()
         return [self._operator(r) for r in rows]
 
     def get(self, login: str) -> Operator | None:
-        with self._read() as conn:
+        with self.store.reading() as conn:
             row = conn.execute(sa.select(operators).where(operators.c.login == (login or "").strip().lower())).first()
         return self._operator(row) if row is not None else None
 
@@ -250,21 +262,27 @@ class Accounts:
         """Role, territories and whether the account may log in. Disabling ends its sessions.
         The last active supervisor can neither be disabled nor demoted: someone must manage accounts."""
         codes = self._territories(territories, supervisor)
-        with self._tx() as conn:
-            row = conn.execute(sa.select(operators).where(operators.c.login == login)
-                               .with_for_update()).first()
+        with self.store.transaction() as conn:
+            row = conn.execute(sa.select(operators).where(operators.c.login == login).with_for_update()).first()
             if row is None:
                 raise AccountError(f"compte inconnu : {login}")
             current = self._operator(row)
             if current.supervisor and current.active and not (supervisor and active):
-                others = [o for o in (self._operator(r) for r in conn.execute(sa.select(operators)).all())
-                          if o.supervisor and o.active and o.login != login]
+                others = [
+                    o
+                    for o in (self._operator(r) for r in conn.execute(sa.select(operators)).all())
+                    if o.supervisor and o.active and o.login != login
+                ]
                 if not others:
                     raise AccountError("c'est le dernier superviseur actif : nommez-en un autre d'abord")
             stored = row.password_hash.lstrip(LOCKED)
-            conn.execute(operators.update().where(operators.c.login == login).values(
-                supervisor=supervisor, territories=list(codes),
-                password_hash=stored if active else LOCKED + stored))
+            conn.execute(
+                operators.update()
+                .where(operators.c.login == login)
+                .values(
+                    supervisor=supervisor, territories=list(codes), password_hash=stored if active else LOCKED + stored
+                )
+            )
             if not active:
                 conn.execute(console_sessions.delete().where(console_sessions.c.login == login))
         return Operator(login, supervisor, codes, active)
@@ -272,13 +290,16 @@ class Accounts:
     def set_password(self, login: str, password: str) -> None:
         """A new password (keeps the account disabled if it was); ends the account's sessions."""
         self._check_password(password)
-        with self._tx() as conn:
+        with self.store.transaction() as conn:
             row = conn.execute(sa.select(operators.c.password_hash).where(operators.c.login == login)).first()
             if row is None:
                 raise AccountError(f"compte inconnu : {login}")
             prefix = LOCKED if row.password_hash.startswith(LOCKED) else ""
-            conn.execute(operators.update().where(operators.c.login == login)
-                         .values(password_hash=prefix + hash_password(password)))
+            conn.execute(
+                operators.update()
+                .where(operators.c.login == login)
+                .values(password_hash=prefix + hash_password(password))
+            )
             conn.execute(console_sessions.delete().where(console_sessions.c.login == login))
 
     def authenticate(self, login: str, password: str) -> Operator | None:
@@ -289,7 +310,7 @@ class Accounts:
         """(operator, None) on success; else (None, the existing account's login or None if unknown).
         One query and one scrypt run whatever the case: which accounts exist cannot be timed."""
         login = normalize_login(login)
-        with self._read() as conn:
+        with self.store.reading() as conn:
             row = conn.execute(sa.select(operators).where(operators.c.login == login)).first()
         if len(password) > MAX_PASSWORD:
             password = ""  # still one scrypt run (of nothing): the same cost as any other try
@@ -324,12 +345,18 @@ class Accounts:
         token = secrets.token_urlsafe(32)
         csrf = self._sign("session", self._digest(token))  # bound to this session, made by the server
         now = utcnow()
-        with self._tx() as conn:
+        with self.store.transaction() as conn:
             # Housekeeping: sessions idle for too long are of no use to anyone.
-            conn.execute(console_sessions.delete().where(
-                console_sessions.c.last_seen < now - dt.timedelta(minutes=self.session_minutes)))
-            conn.execute(console_sessions.insert().values(token_hash=self._digest(token), login=operator.login,
-                                                          csrf=csrf, last_seen=now))
+            conn.execute(
+                console_sessions.delete().where(
+                    console_sessions.c.last_seen < now - dt.timedelta(minutes=self.session_minutes)
+                )
+            )
+            conn.execute(
+                console_sessions.insert().values(
+                    token_hash=self._digest(token), login=operator.login, csrf=csrf, last_seen=now
+                )
+            )
         return token, csrf
 
     def session(self, token: str | None, touch: bool = True) -> Session | None:
@@ -339,26 +366,28 @@ class Accounts:
             return None
         digest = self._digest(token)
         now = utcnow()
-        with self._tx() as conn:
-            row = conn.execute(sa.select(console_sessions, operators.c.supervisor, operators.c.territories,
-                                         operators.c.password_hash)
-                               .join(operators, operators.c.login == console_sessions.c.login)
-                               .where(console_sessions.c.token_hash == digest)).first()
+        with self.store.transaction() as conn:
+            row = conn.execute(
+                sa.select(console_sessions, operators.c.supervisor, operators.c.territories, operators.c.password_hash)
+                .join(operators, operators.c.login == console_sessions.c.login)
+                .where(console_sessions.c.token_hash == digest)
+            ).first()
             if row is None:
                 return None
-            if (now - row.last_seen > dt.timedelta(minutes=self.session_minutes)
-                    or row.password_hash.startswith(LOCKED)):
+            if now - row.last_seen > dt.timedelta(minutes=self.session_minutes) or row.password_hash.startswith(LOCKED):
                 conn.execute(console_sessions.delete().where(console_sessions.c.token_hash == digest))
                 return None
             if touch:
-                conn.execute(console_sessions.update().where(console_sessions.c.token_hash == digest)
-                             .values(last_seen=now))
-        return Session(Operator(row.login, bool(row.supervisor), tuple(row.territories or ())),
-                       self._sign("session", digest))
+                conn.execute(
+                    console_sessions.update().where(console_sessions.c.token_hash == digest).values(last_seen=now)
+                )
+        return Session(
+            Operator(row.login, bool(row.supervisor), tuple(row.territories or ())), self._sign("session", digest)
+        )
 
     def close_session(self, token: str | None) -> None:
         if token:
-            with self._tx() as conn:
+            with self.store.transaction() as conn:
                 conn.execute(console_sessions.delete().where(console_sessions.c.token_hash == self._digest(token)))
 
     @staticmethod
@@ -367,29 +396,37 @@ class Accounts:
 
     # -- assignment and audit ----------------------------------------------------
     def assign(self, reference: str, login: str) -> None:
-        with self._tx() as conn:
+        with self.store.transaction() as conn:
             conn.execute(assignments.delete().where(assignments.c.reference == reference))
             conn.execute(assignments.insert().values(reference=reference, login=login, at=utcnow()))
 
     def unassign(self, reference: str) -> None:
-        with self._tx() as conn:
+        with self.store.transaction() as conn:
             conn.execute(assignments.delete().where(assignments.c.reference == reference))
 
     def assignees(self, references: Iterable[str]) -> dict[str, str]:
         refs = list(references)
         if not refs:
             return {}
-        with self._read() as conn:
+        with self.store.reading() as conn:
             rows = conn.execute(sa.select(assignments).where(assignments.c.reference.in_(refs))).all()
         return {r.reference: r.login for r in rows}
 
     def audit(self, login: str, action: str, reference: str | None = None, detail: str | None = None) -> None:
-        with self._tx() as conn:
-            conn.execute(audit_log.insert().values(at=utcnow(), login=login, action=action,
-                                                   reference=reference, detail=(detail or None) and detail[:64]))
+        with self.store.transaction() as conn:
+            conn.execute(
+                audit_log.insert().values(
+                    at=utcnow(),
+                    login=login,
+                    action=action,
+                    reference=reference,
+                    detail=(detail or None) and detail[:64],
+                )
+            )
 
-    def audit_entries(self, limit: int = 200, reference: str | None = None, login: str | None = None,
-                      before: int | None = None) -> list[AuditEntry]:
+    def audit_entries(
+        self, limit: int = 200, reference: str | None = None, login: str | None = None, before: int | None = None
+    ) -> list[AuditEntry]:
         """Newest first; `before`: an entry id, for the next page."""
         query = sa.select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
         if reference:
@@ -398,6 +435,6 @@ class Accounts:
             query = query.where(audit_log.c.login == login)
         if before is not None:
             query = query.where(audit_log.c.id < before)
-        with self._read() as conn:
+        with self.store.reading() as conn:
             rows = conn.execute(query).all()
         return [AuditEntry(r.at, r.login, r.action, r.reference, r.detail, r.id) for r in rows]

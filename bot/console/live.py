@@ -4,11 +4,11 @@ Routes under /dossiers/<reference>/direct/…; the exchange is sealed with the c
 (bot/live/store.py). Rasa is reached only through bot/live/client.py (HTTP on loopback,
 behind a token). Every join, message and hand-back is audited: who and when, never the text.
 """
+
 from __future__ import annotations
 
 import datetime as dt
-from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sanic import response
 from sanic.request import Request
@@ -18,8 +18,15 @@ from bot.cases.model import utcnow
 from bot.live import client
 from bot.live.store import LiveStore, NotJoinable
 
-AUDIT_LABELS = {"direct_rejoint": "conversation rejointe", "direct_message": "message envoyé en direct",
-                "direct_rendu": "main rendue à l'assistant", "direct_refus": "conversation en direct refusée"}
+if TYPE_CHECKING:
+    from bot.console.web import Console
+
+AUDIT_LABELS = {
+    "direct_rejoint": "conversation rejointe",
+    "direct_message": "message envoyé en direct",
+    "direct_rendu": "main rendue à l'assistant",
+    "direct_refus": "conversation en direct refusée",
+}
 AUTHOR_LABELS = {domain.HER: "Elle", domain.ASSISTANT: "Assistant (urgence)", domain.INFO: "Info"}
 
 
@@ -41,15 +48,19 @@ def queue_first(rows: list[dict[str, Any]], live: LiveStore) -> list[dict[str, A
 
 def case_values(live: LiveStore, case: Any, login: str) -> dict[str, Any]:
     session = live.get(case.reference)
-    return dict(live=session, live_messages=live.messages(case.reference) if session else [],
-                live_name=live.display_name(login), live_mine=bool(session and session.held
-                                                                   and session.operator == login),
-                live_wait=waiting_minutes(session) if session else None, live_labels=AUTHOR_LABELS)
+    return dict(
+        live=session,
+        live_messages=live.messages(case.reference) if session else [],
+        live_name=live.display_name(login),
+        live_mine=bool(session and session.held and session.operator == login),
+        live_wait=waiting_minutes(session) if session else None,
+        live_labels=AUTHOR_LABELS,
+    )
 
 
-def register(app: Any, h: SimpleNamespace) -> None:
+def register(app: Any, h: Console) -> None:
     """`h`: the console's helpers (session_of, check_csrf, visible_case, form_value, in_thread, accounts,
-    store, error class)."""
+    store, error class), as every other group of the console's routes gets them."""
     live = LiveStore(h.store)
     app.ctx.live = live
 
@@ -66,10 +77,15 @@ def register(app: Any, h: SimpleNamespace) -> None:
         found = live.get(case.reference)
         if found is None or not found.held or found.operator != session.operator.login:
             holder = found.operator if found is not None and found.held else None
-            h.accounts.audit(session.operator.login, "direct_refus", case.reference,
-                             f"tenue par {holder}" if holder else None)
-            raise h.Error(f"Seul·e {holder} peut écrire dans cette conversation." if holder
-                          else "Vous n'avez pas rejoint cette conversation.", 409)
+            h.accounts.audit(
+                session.operator.login, "direct_refus", case.reference, f"tenue par {holder}" if holder else None
+            )
+            raise h.Error(
+                f"Seul·e {holder} peut écrire dans cette conversation."
+                if holder
+                else "Vous n'avez pas rejoint cette conversation.",
+                409,
+            )
         return case, found
 
     def join(session: Any, reference: str, name: str) -> str:
@@ -89,10 +105,12 @@ def register(app: Any, h: SimpleNamespace) -> None:
             client.call("join", case.reference, name=live.display_name(login))
         except client.LiveUnavailable:
             live.end(case.reference, login)
-            raise h.Error("L'assistant ne répond pas : la conversation n'a pas pu être rejointe. Réessayez.",
-                          503) from None
-        live.add_message(case.reference, domain.INFO, f"{live.display_name(login)} a rejoint la conversation.",
-                         login=login)
+            raise h.Error(
+                "L'assistant ne répond pas : la conversation n'a pas pu être rejointe. Réessayez.", 503
+            ) from None
+        live.add_message(
+            case.reference, domain.INFO, f"{live.display_name(login)} a rejoint la conversation.", login=login
+        )
         h.accounts.audit(login, "direct_rejoint", case.reference)
         return found.reference
 
@@ -124,12 +142,22 @@ def register(app: Any, h: SimpleNamespace) -> None:
         found = live.get(case.reference)
         if found is None:
             raise h.Error("Pas de conversation en direct pour ce dossier.", 404)
-        return {"etat": found.state, "tenue_par": found.operator if found.held else None,
-                "attente_minutes": waiting_minutes(found),
-                "messages": [{"id": m.id, "auteur": m.author, "qui": AUTHOR_LABELS.get(m.author) or
-                              live.display_name(m.login), "texte": m.text, "danger": m.danger,
-                              "heure": m.at.astimezone(h.tz).strftime("%H:%M:%S")}
-                             for m in live.messages(case.reference)]}
+        return {
+            "etat": found.state,
+            "tenue_par": found.operator if found.held else None,
+            "attente_minutes": waiting_minutes(found),
+            "messages": [
+                {
+                    "id": m.id,
+                    "auteur": m.author,
+                    "qui": AUTHOR_LABELS.get(m.author) or live.display_name(m.login),
+                    "texte": m.text,
+                    "danger": m.danger,
+                    "heure": m.at.astimezone(h.tz).strftime("%H:%M:%S"),
+                }
+                for m in live.messages(case.reference)
+            ],
+        }
 
     @app.post("/dossiers/<reference>/direct/rejoindre")
     async def live_join(request: Request, reference: str):
@@ -146,8 +174,12 @@ def register(app: Any, h: SimpleNamespace) -> None:
         try:
             text = domain.clean_operator_text(h.form(request).get("message", ""))
         except ValueError as exc:
-            raise h.Error("Le message est vide." if str(exc) == "vide"
-                          else f"Message trop long : {domain.MAX_MESSAGE} caractères au plus.", 400) from None
+            raise h.Error(
+                "Le message est vide."
+                if str(exc) == "vide"
+                else f"Message trop long : {domain.MAX_MESSAGE} caractères au plus.",
+                400,
+            ) from None
         result = await h.in_thread(say, session, reference, text)
         return done(request, reference.upper(), **result)
 

@@ -3,6 +3,7 @@
 A missing text, source or date is an error at start-up, not a blank answer
 in front of a victim.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,23 +23,90 @@ QUESTION_TYPES = ("choix", "departement", "date", "enfants", "montant", "telepho
 # The texts the rules engine refers to, by measure: all must be written.
 REQUIRED_TEXTS: dict[str, set[str]] = {
     "hebergement_urgence": {"sans_abri", "abri", "abri_inconnu", "etape_maintenant", "etape_plus_tard"},
-    "pack": {"actif", "mise_en_place", "annonce", "absent", "hors_champ", "lieu_inconnu", "sans_plainte",
-             "etape_entrer", "etape_lieu", "etape_ailleurs"},
-    "auu": {"relation_ok", "relation_autre", "relation_inconnue", "preuve_ok", "preuve_ancienne",
-            "preuve_date_inconnue", "preuve_main_courante", "preuve_aucune", "preuve_inconnue", "sejour_ok",
-            "sejour_non", "sejour_inconnu", "deja_recue", "pas_recue", "recue_inconnue", "hors_champ",
-            "mayotte_montant", "etape_demander_mayotte", "etape_hors_champ",
-            "montant_fourchette", "montant_environ", "montant_sans_revenus", "enfants_inconnus", "don", "pret",
-            "don_ou_pret", "etape_demander", "etape_preuve", "etape_verifier", "etape_autres_aides"},
+    "pack": {
+        "actif",
+        "mise_en_place",
+        "annonce",
+        "absent",
+        "hors_champ",
+        "lieu_inconnu",
+        "sans_plainte",
+        "etape_entrer",
+        "etape_lieu",
+        "etape_ailleurs",
+    },
+    "auu": {
+        "relation_ok",
+        "relation_autre",
+        "relation_inconnue",
+        "preuve_ok",
+        "preuve_ancienne",
+        "preuve_date_inconnue",
+        "preuve_main_courante",
+        "preuve_aucune",
+        "preuve_inconnue",
+        "sejour_ok",
+        "sejour_non",
+        "sejour_inconnu",
+        "deja_recue",
+        "pas_recue",
+        "recue_inconnue",
+        "hors_champ",
+        "mayotte_montant",
+        "etape_demander_mayotte",
+        "etape_hors_champ",
+        "montant_fourchette",
+        "montant_environ",
+        "montant_sans_revenus",
+        "enfants_inconnus",
+        "don",
+        "pret",
+        "don_ou_pret",
+        "etape_demander",
+        "etape_preuve",
+        "etape_verifier",
+        "etape_autres_aides",
+    },
     "logement": {"prioritaire", "avec_ordonnance", "sans_ordonnance", "visale", "etape_demande"},
-    "garde": {"sans_enfant", "creche_projet", "creche_sans_projet", "plus_de_3_ans", "ages_inconnus",
-              "enfants_inconnus", "projet_inconnu", "coupe_file", "rendez_vous", "etape_creche"},
-    "emploi": {"en_emploi", "plainte_faite", "en_recherche", "autre", "situation_inconnue",
-               "accompagnement_auu", "etape_france_travail"},
+    "garde": {
+        "sans_enfant",
+        "creche_projet",
+        "creche_sans_projet",
+        "plus_de_3_ans",
+        "ages_inconnus",
+        "enfants_inconnus",
+        "projet_inconnu",
+        "coupe_file",
+        "rendez_vous",
+        "etape_creche",
+    },
+    "emploi": {
+        "en_emploi",
+        "plainte_faite",
+        "en_recherche",
+        "autre",
+        "situation_inconnue",
+        "accompagnement_auu",
+        "etape_france_travail",
+    },
     "psy": {"crise", "tres_difficile", "difficile", "inconnu", "etape_3114", "etape_association"},
 }
-REQUIRED_QUESTION_TEXTS = {"intro", "reprise", "reprise_proposee", "arret", "resultat_intro", "resultat_fin",
-                           "passer", "arreter", "incompris_reponse", "passer_possible", "reprendre", "referent", "effacer", "autre_aide"}
+REQUIRED_QUESTION_TEXTS = {
+    "intro",
+    "reprise",
+    "reprise_proposee",
+    "arret",
+    "resultat_intro",
+    "resultat_fin",
+    "passer",
+    "arreter",
+    "incompris_reponse",
+    "passer_possible",
+    "reprendre",
+    "referent",
+    "effacer",
+    "autre_aide",
+}
 
 
 @dataclass(frozen=True)
@@ -80,7 +148,7 @@ class Question:
     explanation: str
     options: tuple[Option, ...] = ()
     priority: tuple[str, ...] = ()
-    multiple: bool = False       # a choice where she may name several options
+    multiple: bool = False  # a choice where she may name several options
 
     def synonyms(self) -> dict[str, tuple[str, ...]]:
         return {o.id: o.synonyms for o in self.options}
@@ -99,7 +167,7 @@ class Questionnaire:
         return tuple(q.id for q in self.questions)
 
 
-def _read(path: Path) -> dict:
+def _read(path: Path) -> dict[str, Any]:
     try:
         doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
@@ -125,8 +193,14 @@ def load_rules(path: Path, today: dt.date | None = None) -> RuleSet:
         if not isinstance(src, dict) or "reliability" not in src:
             errors.append(f"{where}: source {sid} sans « reliability »")
         else:
-            parse_verified(src.get("last_verified"), f"{where}: source {sid}", errors, today, reliability,
-                           present="last_verified" in src)
+            parse_verified(
+                src.get("last_verified"),
+                f"{where}: source {sid}",
+                errors,
+                today,
+                reliability,
+                present="last_verified" in src,
+            )
     if errors:
         raise KnowledgeError("\n".join(errors))
     if set(doc["resultats"]) != set(OUTCOMES):
@@ -142,8 +216,14 @@ def load_rules(path: Path, today: dt.date | None = None) -> RuleSet:
         unknown_sources = set(raw.get("sources") or ()) - set(sources)
         if not raw.get("sources") or unknown_sources:
             raise KnowledgeError(f"{where}: mesure {mid} sans source connue ({sorted(unknown_sources)})")
-        measures[mid] = Measure(mid, raw["titre"], dict(raw["textes"]), dict(raw.get("parametres") or {}),
-                                tuple(raw["sources"]), dict(raw.get("libelles_preuve") or {}))
+        measures[mid] = Measure(
+            mid,
+            raw["titre"],
+            dict(raw["textes"]),
+            dict(raw.get("parametres") or {}),
+            tuple(raw["sources"]),
+            dict(raw.get("libelles_preuve") or {}),
+        )
     extra = set(doc["mesures"]) - set(MEASURES)
     if extra:
         raise KnowledgeError(f"{where}: mesures inconnues {sorted(extra)}")
@@ -168,13 +248,24 @@ def load_questions(path: Path, required_texts: set[str] = REQUIRED_QUESTION_TEXT
             raise KnowledgeError(f"{where}: question {qid}, mesure inconnue")
         options = tuple(
             Option(oid, o["libelle"], tuple(sorted({normalize(s) for s in o["synonymes"]} | {normalize(o["libelle"])})))
-            for oid, o in (raw.get("options") or {}).items())
+            for oid, o in (raw.get("options") or {}).items()
+        )
         if raw["type"] == "choix" and len(options) < 2:
             raise KnowledgeError(f"{where}: question {qid}, au moins deux options")
         priority = tuple(raw.get("priorite") or ())
         if priority and set(priority) != {o.id for o in options}:
             raise KnowledgeError(f"{where}: question {qid}, « priorite » doit lister toutes les options")
-        questions.append(Question(qid, tuple(raw.get("mesures") or ()), raw["type"], raw["texte"].strip(),
-                                  raw["exemple"].strip(), raw["explication"].strip(), options, priority,
-                                  bool(raw.get("multiple"))))
+        questions.append(
+            Question(
+                qid,
+                tuple(raw.get("mesures") or ()),
+                raw["type"],
+                raw["texte"].strip(),
+                raw["exemple"].strip(),
+                raw["explication"].strip(),
+                options,
+                priority,
+                bool(raw.get("multiple")),
+            )
+        )
     return Questionnaire(tuple(questions), dict(doc["textes"]))

@@ -3,6 +3,7 @@
 Every parser returns None when it is not sure: a refused answer is asked
 again with an example, a misread one would silently change a result.
 """
+
 from __future__ import annotations
 
 import calendar
@@ -14,10 +15,32 @@ from bot.text import basic_normalize, normalize
 
 # -- numbers written in words ------------------------------------------------
 UNITS = {
-    "zero": 0, "un": 1, "une": 1, "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "six": 6,
-    "sept": 7, "huit": 8, "neuf": 9, "dix": 10, "onze": 11, "douze": 12, "treize": 13,
-    "quatorze": 14, "quinze": 15, "seize": 16, "vingt": 20, "vingts": 20, "trente": 30,
-    "quarante": 40, "cinquante": 50, "soixante": 60, "septante": 70, "huitante": 80,
+    "zero": 0,
+    "un": 1,
+    "une": 1,
+    "deux": 2,
+    "trois": 3,
+    "quatre": 4,
+    "cinq": 5,
+    "six": 6,
+    "sept": 7,
+    "huit": 8,
+    "neuf": 9,
+    "dix": 10,
+    "onze": 11,
+    "douze": 12,
+    "treize": 13,
+    "quatorze": 14,
+    "quinze": 15,
+    "seize": 16,
+    "vingt": 20,
+    "vingts": 20,
+    "trente": 30,
+    "quarante": 40,
+    "cinquante": 50,
+    "soixante": 60,
+    "septante": 70,
+    "huitante": 80,
     "nonante": 90,
 }
 SCALES = {"cent": 100, "cents": 100, "mille": 1000}
@@ -69,9 +92,11 @@ def _number_runs(tokens: list[str]) -> list[tuple[int, int, int]]:
             continue
         if token in UNITS or token in SCALES:
             j = i
-            while j < len(tokens) and (tokens[j] in UNITS or tokens[j] in SCALES
-                                       or (tokens[j] == "et" and j + 1 < len(tokens)
-                                           and tokens[j + 1] in ("un", "une", "demi"))):
+            while j < len(tokens) and (
+                tokens[j] in UNITS
+                or tokens[j] in SCALES
+                or (tokens[j] == "et" and j + 1 < len(tokens) and tokens[j + 1] in ("un", "une", "demi"))
+            ):
                 j += 1
             value = words_to_number(tokens[i:j])
             if value is not None:
@@ -87,7 +112,8 @@ _SKIP = re.compile(
     r"\b(prefere(rais)? (ne )?pas|veux pas (repondre|dire)|ne (veux|souhaite) pas (repondre|dire|le dire)|"
     r"pas envie de (repondre|dire)|(je )?passe|passer|sauter|suivante|"
     r"(ne )?sais pas|sai pas|sait pas|aucune idee|pas sure?|je ne suis pas sure?|"
-    r"refuser repondre|ne pas repondre)\b")
+    r"refuser repondre|ne pas repondre)\b"
+)
 
 
 def is_skip(text: str) -> bool:
@@ -102,7 +128,8 @@ _STOP = re.compile(
     r"c est bon on arrete|ca suffit)$|"
     r"\b(arrete[rz]? (les|ces|vos|tes|ton|votre|le) (questions?|questionnaire)|stop (les|aux) questions|"
     r"plus de questions?|assez de questions|sortir du questionnaire|quitter le questionnaire|"
-    r"fin des questions)\b")
+    r"fin des questions)\b"
+)
 
 
 def is_stop(text: str) -> bool:
@@ -126,15 +153,53 @@ class Children:
         return sum(1 for a in self.ages_months if a < years * 12)
 
 
-_CHILD_NOUNS = {"enfant", "enfants", "bebe", "bebes", "fille", "filles", "fils", "garcon", "garcons",
-                "gamin", "gamins", "gamine", "gamines", "petit", "petits", "petite", "petites",
-                "grand", "grande", "grands", "grandes", "ado", "ados", "adolescent", "adolescente",
-                "nourrisson", "loulou", "loulous", "gosse", "gosses", "minot", "minots", "jumeaux",
-                "jumelles", "triples", "tripletes", "enfan", "enfnt", "enfents"}
+_CHILD_NOUNS = {
+    "enfant",
+    "enfants",
+    "bebe",
+    "bebes",
+    "fille",
+    "filles",
+    "fils",
+    "garcon",
+    "garcons",
+    "gamin",
+    "gamins",
+    "gamine",
+    "gamines",
+    "petit",
+    "petits",
+    "petite",
+    "petites",
+    "grand",
+    "grande",
+    "grands",
+    "grandes",
+    "ado",
+    "ados",
+    "adolescent",
+    "adolescente",
+    "nourrisson",
+    "loulou",
+    "loulous",
+    "gosse",
+    "gosses",
+    "minot",
+    "minots",
+    "jumeaux",
+    "jumelles",
+    "triples",
+    "tripletes",
+    "enfan",
+    "enfnt",
+    "enfents",
+}
 _SINGULAR_DET = {"un", "une", "mon", "ma"}
-_NONE_WORDS = re.compile(r"^(non|aucun|aucune|zero|0|rien|personne|pas d enfants?|je n ai pas d enfants?|"
-                         r"j ai pas d enfants?|pas d enfant a charge|je n en ai pas|j en ai pas|"
-                         r"aucun enfant|non aucun|non pas d enfants?)$")
+_NONE_WORDS = re.compile(
+    r"^(non|aucun|aucune|zero|0|rien|personne|pas d enfants?|je n ai pas d enfants?|"
+    r"j ai pas d enfants?|pas d enfant a charge|je n en ai pas|j en ai pas|"
+    r"aucun enfant|non aucun|non pas d enfants?)$"
+)
 _VAGUE = {"plusieurs", "beaucoup", "plein", "quelques", "bcp", "certains", "des"}
 MAX_CHILDREN = 20
 MAX_CHILD_AGE_YEARS = 60
@@ -181,7 +246,13 @@ def parse_children(text: str) -> Children | None:
             continue  # an article as often as a number: counted with the nouns below
         counts.append(value)
     nouns = sum(1 for i, t in enumerate(tokens[1:], 1) if t in _CHILD_NOUNS and tokens[i - 1] in _SINGULAR_DET)
-    twins = 2 if ("jumeaux" in tokens or "jumelles" in tokens) else 3 if ("triples" in tokens or "tripletes" in tokens) else 0
+    twins = (
+        2
+        if ("jumeaux" in tokens or "jumelles" in tokens)
+        else 3
+        if ("triples" in tokens or "tripletes" in tokens)
+        else 0
+    )
     if len(counts) > 1:
         return None  # « 2 ou 3 »: ask again rather than guess
     if counts:
@@ -207,16 +278,21 @@ def parse_children(text: str) -> Children | None:
 @dataclass(frozen=True)
 class Amount:
     """Monthly net euros, as an interval: « environ 900 » is not exactly 900."""
+
     low: float
     high: float
 
 
 _MONEY = re.compile(r"\d{1,3}(?:[ .\u202f\u00a0]\d{3})+(?:,\d{1,2})?|\d+(?:[.,]\d+)?")
-_NO_INCOME = re.compile(r"^(0|zero|rien|aucun|aucune|pas de (revenus?|salaire|ressources?)|aucun revenu|"
-                        r"aucune ressource|sans (revenus?|ressources?)|je n ai (rien|pas de revenus?)|"
-                        r"j ai rien|je gagne rien|rien du tout|0 euros?|zero euros?|nada)$")
-_APPROX = re.compile(r"\b(environ|env|a peu pres|apeupres|autour de|dans les|pres de|vers|presque|"
-                     r"a peu pres|approximativement|grosso modo|plus ou moins|quasi)\b")
+_NO_INCOME = re.compile(
+    r"^(0|zero|rien|aucun|aucune|pas de (revenus?|salaire|ressources?)|aucun revenu|"
+    r"aucune ressource|sans (revenus?|ressources?)|je n ai (rien|pas de revenus?)|"
+    r"j ai rien|je gagne rien|rien du tout|0 euros?|zero euros?|nada)$"
+)
+_APPROX = re.compile(
+    r"\b(environ|env|a peu pres|apeupres|autour de|dans les|pres de|vers|presque|"
+    r"a peu pres|approximativement|grosso modo|plus ou moins|quasi)\b"
+)
 MAX_MONTHLY = 50_000
 
 
@@ -232,8 +308,11 @@ def parse_amount(text: str, smic_net: float | None = None) -> Amount | None:
     if _NO_INCOME.match(norm):
         return Amount(0, 0)
     # « 1,5k », « 2k »
-    lowered = re.sub(r"(?<![\d.,])(\d{1,6}(?:[.,]\d{1,3})?)\s*k\b",
-                     lambda m: str(round(float(m.group(1).replace(",", ".")) * 1000)), lowered)
+    lowered = re.sub(
+        r"(?<![\d.,])(\d{1,6}(?:[.,]\d{1,3})?)\s*k\b",
+        lambda m: str(round(float(m.group(1).replace(",", ".")) * 1000)),
+        lowered,
+    )
     if re.search(r"(^|\s)-\s*\d", lowered) or _CHILD_NOUNS & set(norm.split()):
         return None  # a negative income, or the number of her children
     lowered = lowered.replace("-", " à ")
@@ -241,10 +320,16 @@ def parse_amount(text: str, smic_net: float | None = None) -> Amount | None:
     values = [_money_value(m.group()) for m in matches]
     if not values:
         words = [t for t in norm.split() if t not in ("euros", "euro", "net", "nets", "par", "mois", "environ")]
-        spoken = words_to_number([t for t in words if t in UNITS or t in SCALES or t == "et"]) \
-            if any(t in SCALES for t in words) or any(t in UNITS for t in words) else None
-        if spoken is not None and all(t in UNITS or t in SCALES or t == "et" or _APPROX.search(t)
-                                      for t in words if t not in ("a", "peu", "pres", "autour", "de")):
+        spoken = (
+            words_to_number([t for t in words if t in UNITS or t in SCALES or t == "et"])
+            if any(t in SCALES for t in words) or any(t in UNITS for t in words)
+            else None
+        )
+        if spoken is not None and all(
+            t in UNITS or t in SCALES or t == "et" or _APPROX.search(t)
+            for t in words
+            if t not in ("a", "peu", "pres", "autour", "de")
+        ):
             values = [float(spoken)]
         elif smic_net and re.search(r"\bsmic\b", norm):
             half = re.search(r"\b(demi|mi temps)\b", norm)
@@ -253,8 +338,8 @@ def parse_amount(text: str, smic_net: float | None = None) -> Amount | None:
     if not values or len(values) > 2:
         return None
     if len(values) == 2:
-        between = basic_normalize(lowered[matches[0].end():matches[1].start()]).replace("euros", "").split()
-        before = basic_normalize(lowered[:matches[0].start()]).split()
+        between = basic_normalize(lowered[matches[0].end() : matches[1].start()]).replace("euros", "").split()
+        before = basic_normalize(lowered[: matches[0].start()]).split()
         if not (between in (["a"], ["ou"]) or (between == ["et"] and before[-1:] == ["entre"])):
             return None
     factor = 1.0
@@ -274,13 +359,34 @@ def parse_amount(text: str, smic_net: float | None = None) -> Amount | None:
 @dataclass(frozen=True)
 class DateRange:
     """When something happened, as precisely as she said it."""
+
     earliest: dt.date
     latest: dt.date
 
 
-MONTHS = {"janvier": 1, "janv": 1, "fevrier": 2, "fevr": 2, "fev": 2, "mars": 3, "avril": 4, "avr": 4,
-          "mai": 5, "juin": 6, "juillet": 7, "juil": 7, "aout": 8, "septembre": 9, "sept": 9,
-          "octobre": 10, "oct": 10, "novembre": 11, "nov": 11, "decembre": 12, "dec": 12}
+MONTHS = {
+    "janvier": 1,
+    "janv": 1,
+    "fevrier": 2,
+    "fevr": 2,
+    "fev": 2,
+    "mars": 3,
+    "avril": 4,
+    "avr": 4,
+    "mai": 5,
+    "juin": 6,
+    "juillet": 7,
+    "juil": 7,
+    "aout": 8,
+    "septembre": 9,
+    "sept": 9,
+    "octobre": 10,
+    "oct": 10,
+    "novembre": 11,
+    "nov": 11,
+    "decembre": 12,
+    "dec": 12,
+}
 MAX_YEARS_BACK = 30
 
 
@@ -338,11 +444,11 @@ def _parse_date(text: str, today: dt.date) -> DateRange | None:
     if re.fullmatch(r"(c est )?(aujourd hui|ce matin|ce soir|tout a l heure|cet apres midi)", norm):
         return DateRange(today, today)
     if re.search(r"\bavant hier\b", norm):
-        day = today - dt.timedelta(days=2)
-        return DateRange(day, day)
+        when = today - dt.timedelta(days=2)
+        return DateRange(when, when)
     if re.search(r"\bhier\b", norm):
-        day = today - dt.timedelta(days=1)
-        return DateRange(day, day)
+        when = today - dt.timedelta(days=1)
+        return DateRange(when, when)
     if re.search(r"\b(cette semaine)\b", norm):
         return DateRange(today - dt.timedelta(days=today.weekday()), today)
     if re.search(r"\b(la semaine (derniere|passee))\b", norm):
@@ -372,12 +478,12 @@ def _parse_date(text: str, today: dt.date) -> DateRange | None:
         return None
     if months:
         i, month = months[0]
-        day = int(tokens[i - 1]) if i > 0 and is_number(tokens[i - 1]) and 1 <= int(tokens[i - 1]) <= 31 else None
+        mday = int(tokens[i - 1]) if i > 0 and is_number(tokens[i - 1]) and 1 <= int(tokens[i - 1]) <= 31 else None
         year = years[0] if years else (today.year if month <= today.month else today.year - 1)
-        if day is None:
+        if mday is None:
             return _month_range(year, month)
         try:
-            date = dt.date(year, month, day)
+            date = dt.date(year, month, mday)
         except ValueError:
             return None
         if not years and date > today:
@@ -402,7 +508,7 @@ def _ago(tokens: list[str], today: dt.date) -> DateRange | None:
     if value > 366 * (MAX_YEARS_BACK + 1):
         return None  # further back than any unit allows: not an answer (and no date overflow)
     unit = tokens[end] if end < len(tokens) else ""
-    half = tokens[end + 1:end + 3] == ["et", "demi"]
+    half = tokens[end + 1 : end + 3] == ["et", "demi"]
     if unit in ("jour", "jours"):
         day = today - dt.timedelta(days=value)
         return DateRange(day, day)
@@ -438,8 +544,9 @@ def parse_choice(text: str, options: dict[str, tuple[str, ...]], priority: tuple
         return list(options)[int(norm) - 1]
     padded = f" {norm} "
     found: list[str] = []
-    for synonym, option in sorted(((s, o) for o, syns in options.items() for s in syns),
-                                  key=lambda pair: -len(pair[0])):
+    for synonym, option in sorted(
+        ((s, o) for o, syns in options.items() for s in syns), key=lambda pair: -len(pair[0])
+    ):
         needle = f" {synonym} "
         if needle in padded:
             padded = padded.replace(needle, " | ")
@@ -457,8 +564,9 @@ def parse_choices(text: str, options: dict[str, tuple[str, ...]]) -> list[str] |
         return [single]
     padded = f" {normalize(text)} "
     found = []
-    for synonym, option in sorted(((s, o) for o, syns in options.items() for s in syns),
-                                  key=lambda pair: -len(pair[0])):
+    for synonym, option in sorted(
+        ((s, o) for o, syns in options.items() for s in syns), key=lambda pair: -len(pair[0])
+    ):
         if f" {synonym} " in padded:
             padded = padded.replace(f" {synonym} ", " | ")
             found.append(option)

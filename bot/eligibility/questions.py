@@ -3,6 +3,7 @@
 Answers travel in the conversation's slots as plain JSON values (see
 `Situation.from_slots`); `UNKNOWN` marks a question she skipped.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -11,8 +12,18 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from bot.eligibility.loader import MEASURES, Question, Questionnaire, RuleSet
-from bot.eligibility.parsers import (Amount, Children, DateRange, is_skip, parse_amount, parse_children,
-                                     parse_choice, parse_choices, parse_date, parse_short_text)
+from bot.eligibility.parsers import (
+    Amount,
+    Children,
+    DateRange,
+    is_skip,
+    parse_amount,
+    parse_children,
+    parse_choice,
+    parse_choices,
+    parse_date,
+    parse_short_text,
+)
 from bot.knowledge.territory import Territories
 from bot.text import normalize
 
@@ -20,14 +31,30 @@ UNKNOWN = "inconnu"
 
 # A topic she was reading says which measure she means by « est-ce que j'y ai droit ? ».
 MEASURE_FOR_INTENT = {
-    "auu_info": "auu", "auu_conditions": "auu", "auu_montant": "auu", "auu_demarche": "auu",
-    "info_pack": "pack", "pack_territoire": "pack", "garde_enfants": "garde",
-    "emploi_formation": "emploi", "hebergement_urgence": "hebergement_urgence",
-    "logement_durable": "logement", "soutien_psy": "psy",
+    "auu_info": "auu",
+    "auu_conditions": "auu",
+    "auu_montant": "auu",
+    "auu_demarche": "auu",
+    "info_pack": "pack",
+    "pack_territoire": "pack",
+    "garde_enfants": "garde",
+    "emploi_formation": "emploi",
+    "hebergement_urgence": "hebergement_urgence",
+    "logement_durable": "logement",
+    "soutien_psy": "psy",
 }
 _MEASURE_WORDS = {
-    "auu": ("aide universelle", "aide d urgence", "auu", "caf", "aide financiere", "aide de la caf", "argent",
-            "allocation", "msa"),
+    "auu": (
+        "aide universelle",
+        "aide d urgence",
+        "auu",
+        "caf",
+        "aide financiere",
+        "aide de la caf",
+        "argent",
+        "allocation",
+        "msa",
+    ),
     "pack": ("pack", "nouveau depart", "referent", "referente"),
     "garde": ("creche", "garde", "nounou", "assistante maternelle", "faire garder", "mode de garde"),
     "emploi": ("emploi", "travail", "formation", "boulot", "job", "france travail", "chomage"),
@@ -51,6 +78,7 @@ def measures_in(text: str, previous_intent: str | None = None) -> tuple[str, ...
 @dataclass(frozen=True)
 class Situation:
     """What she told; None where she did not say (skipped or not asked)."""
+
     abri_ce_soir: str | None = None
     departement: str | None = None
     relation: str | None = None
@@ -69,21 +97,27 @@ class Situation:
             value = slots.get(name)
             return value if isinstance(value, str) and value != UNKNOWN else None
 
-        def obj(name: str) -> dict | None:
+        def obj(name: str) -> dict[str, Any] | None:
             value = slots.get(name)
             return value if isinstance(value, dict) else None
 
         date, children, income = obj("date_preuve"), obj("enfants"), obj("revenus")
         return cls(
-            abri_ce_soir=text("abri_ce_soir"), departement=text("departement"), relation=text("relation"),
+            abri_ce_soir=text("abri_ce_soir"),
+            departement=text("departement"),
+            relation=text("relation"),
             preuve=text("preuve"),
             date_preuve=DateRange(dt.date.fromisoformat(date["debut"]), dt.date.fromisoformat(date["fin"]))
-            if date else None,
-            sejour=text("sejour"), auu_recue=text("auu_recue"),
+            if date
+            else None,
+            sejour=text("sejour"),
+            auu_recue=text("auu_recue"),
             enfants=Children(int(children["nombre"]), tuple(int(a) for a in children.get("ages_mois", ())))
-            if children else None,
+            if children
+            else None,
             revenus=Amount(float(income["min"]), float(income["max"])) if income else None,
-            situation_emploi=text("situation_emploi"), etat_psy=text("etat_psy"),
+            situation_emploi=text("situation_emploi"),
+            etat_psy=text("etat_psy"),
         )
 
 
@@ -113,6 +147,7 @@ def auu_blocked(situation: Situation, rules: RuleSet, today: dt.date) -> bool:
 def proof_age(date: DateRange, today: dt.date, months: int) -> str:
     """'recente', 'ancienne' or 'incertaine' (the interval straddles the limit)."""
     from bot.eligibility.parsers import _add_months
+
     limit = _add_months(today, -months)
     if date.earliest > limit:
         return "recente"
@@ -121,15 +156,19 @@ def proof_age(date: DateRange, today: dt.date, months: int) -> str:
     return "incertaine"
 
 
-def needed_questions(measures: tuple[str, ...], situation: Situation, questionnaire: Questionnaire,
-                     rules: RuleSet, today: dt.date) -> list[str]:
+def needed_questions(
+    measures: tuple[str, ...], situation: Situation, questionnaire: Questionnaire, rules: RuleSet, today: dt.date
+) -> list[str]:
     """The questions, in order, that the requested measures need given what she said so far."""
     wanted = set(measures)
     auu = "auu" in wanted and not auu_blocked(situation, rules, today)
     valid_proofs = rules.measures["auu"].params["preuves_valables"]
     children = situation.enfants
-    young_or_unknown = children is not None and children.count > 0 and (
-        children.under(rules.measures["garde"].params["age_max_creche_ans"]) != 0)
+    young_or_unknown = (
+        children is not None
+        and children.count > 0
+        and (children.under(rules.measures["garde"].params["age_max_creche_ans"]) != 0)
+    )
     needs = {
         "abri_ce_soir": "hebergement_urgence" in wanted,
         "departement": "pack" in wanted,
@@ -145,12 +184,12 @@ def needed_questions(measures: tuple[str, ...], situation: Situation, questionna
     }
     # An answer already given stays in the list (the form skips filled slots).
     answered = {qid for qid in questionnaire.ids if getattr(situation, qid, None) is not None}
-    return [q.id for q in questionnaire.questions
-            if needs.get(q.id) or (q.id in answered and wanted & set(q.measures))]
+    return [q.id for q in questionnaire.questions if needs.get(q.id) or (q.id in answered and wanted & set(q.measures))]
 
 
-def clean_slots(slots: Mapping[str, Any], questionnaire: Questionnaire,
-                known_places: set[str] | None = None) -> dict[str, Any]:
+def clean_slots(
+    slots: Mapping[str, Any], questionnaire: Questionnaire, known_places: set[str] | None = None
+) -> dict[str, Any]:
     """Only validated answers: the form puts her raw text in a slot before it is read."""
     clean: dict[str, Any] = {}
     for q in questionnaire.questions:
@@ -169,15 +208,20 @@ def clean_slots(slots: Mapping[str, Any], questionnaire: Questionnaire,
 @dataclass(frozen=True)
 class Answer:
     """'ok' with a slot value, 'skip' (she may always skip), or 'invalid' (ask again)."""
+
     status: str
     value: Any = None
 
 
-def read_answer(question: Question, text: str, territories: Territories, today: dt.date,
-                smic_net: float | None = None) -> Answer:
+def read_answer(
+    question: Question, text: str, territories: Territories, today: dt.date, smic_net: float | None = None
+) -> Answer:
     if question.type == "choix":
-        chosen: Any = (parse_choices(text, question.synonyms()) if question.multiple
-                       else parse_choice(text, question.synonyms(), question.priority))
+        chosen: Any = (
+            parse_choices(text, question.synonyms())
+            if question.multiple
+            else parse_choice(text, question.synonyms(), question.priority)
+        )
         if chosen is not None:
             return Answer("ok", chosen)
     if is_skip(text):
@@ -187,6 +231,7 @@ def read_answer(question: Question, text: str, territories: Territories, today: 
     if question.type in ("telephone", "email"):
         # Contact details are checked by the case core, which stores them.
         from bot.cases.contact import parse_email, parse_phone
+
         if question.type == "email":
             candidates = [text] + [w.strip(".,;:«»()") for w in text.split() if "@" in w]
             email = next((e for e in map(parse_email, candidates) if e), None)

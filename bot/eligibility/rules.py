@@ -5,6 +5,7 @@ territories); this module only decides which text applies. Never a promise:
 an outcome is « probablement éligible », « pas éligible en l'état » or
 « à vérifier », and amounts are estimates the CAF makes final.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -21,6 +22,7 @@ PROBABLE, NOT_NOW, TO_CHECK = "probablement_eligible", "pas_eligible", "a_verifi
 @dataclass(frozen=True)
 class Finding:
     """One sentence of a result: a text id of regles.yml and its values."""
+
     text_id: str
     values: tuple[tuple[str, str], ...] = ()
 
@@ -32,6 +34,7 @@ def _f(text_id: str, **values: str) -> Finding:
 @dataclass(frozen=True)
 class Estimate:
     """AUU amount range in euros and whether it would be a loan (None: it depends)."""
+
     low: float
     high: float
     loan: bool | None
@@ -68,13 +71,21 @@ class Context:
 
 def evaluate(measures: tuple[str, ...], situation: Situation, ctx: Context) -> list[MeasureResult]:
     """Results for the requested measures, in the summary's order."""
-    evaluators = {"hebergement_urgence": _shelter, "pack": _pack, "auu": _auu, "logement": _housing,
-                  "garde": _childcare, "emploi": _job, "psy": _psy}
+    evaluators = {
+        "hebergement_urgence": _shelter,
+        "pack": _pack,
+        "auu": _auu,
+        "logement": _housing,
+        "garde": _childcare,
+        "emploi": _job,
+        "psy": _psy,
+    }
     return [evaluators[m](situation, ctx) for m in ctx.rules.measures if m in measures]
 
 
-def _result(measure: str, outcome: str, reasons: list[Finding], steps: list[Finding],
-            estimate: Estimate | None = None) -> MeasureResult:
+def _result(
+    measure: str, outcome: str, reasons: list[Finding], steps: list[Finding], estimate: Estimate | None = None
+) -> MeasureResult:
     return MeasureResult(measure, outcome, tuple(reasons), tuple(steps), estimate)
 
 
@@ -96,8 +107,9 @@ def _pack(s: Situation, ctx: Context) -> MeasureResult:
     if status == ACTIVE:
         return _result("pack", PROBABLE, [_f("actif", departement=place), _f("sans_plainte")], [_f("etape_entrer")])
     if status == SETTING_UP:
-        return _result("pack", TO_CHECK, [_f("mise_en_place", departement=place), _f("sans_plainte")],
-                       [_f("etape_ailleurs")])
+        return _result(
+            "pack", TO_CHECK, [_f("mise_en_place", departement=place), _f("sans_plainte")], [_f("etape_ailleurs")]
+        )
     text_id = {ANNOUNCED: "annonce", ABSENT: "absent", OUT_OF_SCOPE: "hors_champ"}[status]
     return _result("pack", NOT_NOW, [_f(text_id, departement=place)], [_f("etape_ailleurs")])
 
@@ -107,8 +119,12 @@ def _auu(s: Situation, ctx: Context) -> MeasureResult:
     help_here = ctx.territories.local_help.get(code)
     if help_here is not None:
         # Own social system (Nouvelle-Calédonie, Polynésie, Wallis-et-Futuna): no AUU, never an amount.
-        return _result("auu", NOT_NOW, [_f("hors_champ", departement=ctx.place_label(code))],
-                       [_f("etape_hors_champ", numeros=help_here.numeros)])
+        return _result(
+            "auu",
+            NOT_NOW,
+            [_f("hors_champ", departement=ctx.place_label(code))],
+            [_f("etape_hors_champ", numeros=help_here.numeros)],
+        )
     params = ctx.rules.measures["auu"].params
     labels = ctx.rules.measures["auu"].proof_labels
     blockers: list[Finding] = []
@@ -247,6 +263,8 @@ def _job(s: Situation, ctx: Context) -> MeasureResult:
 
 def _psy(s: Situation, ctx: Context) -> MeasureResult:
     if s.etat_psy == "crise":
-        return _result("psy", PROBABLE, [_f("crise"), _f("tres_difficile")], [_f("etape_3114"), _f("etape_association")])
+        return _result(
+            "psy", PROBABLE, [_f("crise"), _f("tres_difficile")], [_f("etape_3114"), _f("etape_association")]
+        )
     text_id = s.etat_psy if s.etat_psy in ("difficile", "tres_difficile") else "inconnu"
     return _result("psy", PROBABLE, [_f(text_id)], [_f("etape_association")])

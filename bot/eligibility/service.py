@@ -3,6 +3,7 @@
 One object holding the rules, the questions, the barème and the territories,
 so actions stay thin adapters from the tracker.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -13,8 +14,7 @@ from typing import Any, Callable, Mapping
 from bot.answers import MAX_FAILED_ANSWERS, Reply
 from bot.config import Settings, settings
 from bot.eligibility.loader import Question, Questionnaire, RuleSet, load_questions, load_rules
-from bot.eligibility.questions import (Answer, Situation, clean_slots, measures_in, needed_questions,
-                                      read_answer)
+from bot.eligibility.questions import Answer, Situation, clean_slots, measures_in, needed_questions, read_answer
 from bot.eligibility.rules import Context, MeasureResult, evaluate
 from bot.knowledge.amounts import load_bareme
 from bot.knowledge.loader import Button
@@ -65,13 +65,14 @@ class Eligibility:
 
     def offer_resume(self) -> Reply:
         texts = self.questionnaire.texts
-        return Reply(texts["reprise_proposee"], (Button(texts["reprendre"], RESUME_PAYLOAD),
-                                                 Button(texts["autre_aide"], "/menu")))
+        return Reply(
+            texts["reprise_proposee"],
+            (Button(texts["reprendre"], RESUME_PAYLOAD), Button(texts["autre_aide"], "/menu")),
+        )
 
     def stopped(self) -> Reply:
         texts = self.questionnaire.texts
-        return Reply(texts["arret"], (Button(texts["reprendre"], RESUME_PAYLOAD),
-                                      Button(texts["autre_aide"], "/menu")))
+        return Reply(texts["arret"], (Button(texts["reprendre"], RESUME_PAYLOAD), Button(texts["autre_aide"], "/menu")))
 
     # -- reading an answer ---------------------------------------------------
     def read(self, question_id: str, text: str) -> Answer:
@@ -97,9 +98,16 @@ class Eligibility:
         replies = [Reply(texts["resultat_intro"])]
         for result in self.results(measures, slots):
             replies.append(Reply(self.render(result)))
-        replies.append(Reply(texts["resultat_fin"], (Button(texts["referent"], "/parler_humain"),
-                                                      Button(texts["effacer"], "/effacer"),
-                                                      Button(texts["autre_aide"], "/menu"))))
+        replies.append(
+            Reply(
+                texts["resultat_fin"],
+                (
+                    Button(texts["referent"], "/parler_humain"),
+                    Button(texts["effacer"], "/effacer"),
+                    Button(texts["autre_aide"], "/menu"),
+                ),
+            )
+        )
         return replies
 
     def render(self, result: MeasureResult) -> str:

@@ -6,6 +6,7 @@ ranges « environ », naming the period the figures are for. The reference date
 is always passed in: past the last period, the wording says it is the last
 known barème instead of silently presenting it as current.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -18,13 +19,26 @@ import yaml
 
 from bot.knowledge.loader import KnowledgeError
 
-MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
-          "septembre", "octobre", "novembre", "décembre")
+MONTHS = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
 
 
 @dataclass(frozen=True)
 class Parameter:
     """One value of the barème with where it comes from."""
+
     value: float
     source_title: str
     source_url: str
@@ -41,7 +55,7 @@ class Bareme:
     extra_child_coefficient: float
     rates: tuple[tuple[float | None, float], ...]  # (upper bound in Smic or None, rate)
     loan_thresholds_smic: tuple[float, ...]
-    expired: bool = False       # the reference date is past this period's end
+    expired: bool = False  # the reference date is past this period's end
     parameters: tuple[tuple[str, Parameter], ...] = ()
 
     def coefficient(self, children: int) -> float:
@@ -80,8 +94,11 @@ class Bareme:
         if self.expired:
             short = f"{MONTHS[self.debut.month - 1]} {self.debut.year} – {MONTHS[self.fin.month - 1]} {self.fin.year}"
             return f"selon le dernier barème connu ({short})"
-        return f"selon le barème d'{self.period_label()}" if self.debut.month in (4, 8, 10) \
+        return (
+            f"selon le barème d'{self.period_label()}"
+            if self.debut.month in (4, 8, 10)
             else f"selon le barème de {self.period_label()}"
+        )
 
 
 def euros(value: float) -> str:
@@ -100,8 +117,12 @@ def _periods(path: str, mtime: float) -> tuple[dict[str, Any], ...]:
 
 def _parameter(period: dict[str, Any], key: str, source_key: str) -> Parameter:
     src = period.get(source_key) or period.get("source") or {}
-    return Parameter(float(period[key]), str(src.get("title", "")), str(src.get("url", "")),
-                     str(src.get("reliability") or period.get("reliability") or ""))
+    return Parameter(
+        float(period[key]),
+        str(src.get("title", "")),
+        str(src.get("url", "")),
+        str(src.get("reliability") or period.get("reliability") or ""),
+    )
 
 
 def load_bareme(path: Path, on: dt.date) -> Bareme:
@@ -119,7 +140,8 @@ def load_bareme(path: Path, on: dt.date) -> Bareme:
     current = next((p for p in periods if p["debut"] <= on <= p["fin"]), None)
     chosen = current or [p for p in periods if p["debut"] <= on][-1]
     return Bareme(
-        debut=chosen["debut"], fin=chosen["fin"],
+        debut=chosen["debut"],
+        fin=chosen["fin"],
         rsa_base=float(chosen["rsa_montant_forfaitaire"]),
         smic_net=float(chosen["smic_net_mensuel"]),
         coefficients=tuple(float(c) for c in chosen["coefficients_foyer"]),
@@ -127,8 +149,10 @@ def load_bareme(path: Path, on: dt.date) -> Bareme:
         rates=tuple((r["jusqu_a_smic"], float(r["taux"])) for r in chosen["taux_par_ressources"]),
         loan_thresholds_smic=tuple(float(s) for s in chosen["seuils_pret_smic"]),
         expired=current is None,
-        parameters=(("rsa_montant_forfaitaire", _parameter(chosen, "rsa_montant_forfaitaire", "source_rsa")),
-                    ("smic_net_mensuel", _parameter(chosen, "smic_net_mensuel", "source_smic"))),
+        parameters=(
+            ("rsa_montant_forfaitaire", _parameter(chosen, "rsa_montant_forfaitaire", "source_rsa")),
+            ("smic_net_mensuel", _parameter(chosen, "smic_net_mensuel", "source_smic")),
+        ),
     )
 
 
@@ -137,12 +161,16 @@ def bareme_warnings(path: Path, on: dt.date) -> list[str]:
     bareme = load_bareme(path, on)
     warnings = []
     if bareme.expired:
-        warnings.append(f"barème AUU expiré le {bareme.fin.isoformat()} : ajoutez la période suivante "
-                        f"(les réponses disent « {bareme.period_phrase()} »)")
+        warnings.append(
+            f"barème AUU expiré le {bareme.fin.isoformat()} : ajoutez la période suivante "
+            f"(les réponses disent « {bareme.period_phrase()} »)"
+        )
     for name, param in bareme.parameters:
         if param.reliability != "officiel":
-            warnings.append(f"barème AUU {bareme.period_label()} : {name} = {param.value} "
-                            f"est « {param.reliability} » ({param.source_title})")
+            warnings.append(
+                f"barème AUU {bareme.period_label()} : {name} = {param.value} "
+                f"est « {param.reliability} » ({param.source_title})"
+            )
     return warnings
 
 

@@ -3,14 +3,15 @@
 Validation is strict on purpose: an answer whose facts have no official source
 or no last-verified date must never reach a victim.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import re
-from urllib.parse import urlparse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import yaml
 
@@ -36,7 +37,7 @@ class Fact:
     text: str
     source: Source
     reliability: str
-    last_verified: dt.date | None   # None: nobody has checked the page (reliability a_verifier)
+    last_verified: dt.date | None  # None: nobody has checked the page (reliability a_verifier)
 
 
 @dataclass(frozen=True)
@@ -100,8 +101,9 @@ def parse_source(raw: Any, where: str, errors: list[str], reliability: Any = Non
     return Source(str(raw["title"]), url)
 
 
-def parse_verified(raw: Any, where: str, errors: list[str], today: dt.date,
-                   reliability: Any = None, present: bool = True) -> dt.date | None:
+def parse_verified(
+    raw: Any, where: str, errors: list[str], today: dt.date, reliability: Any = None, present: bool = True
+) -> dt.date | None:
     """The day someone read the source. Explicitly null only for a fact still « a_verifier »."""
     if present and raw is None and reliability == "a_verifier":
         return None
@@ -124,8 +126,9 @@ def _parse_fact(raw: Any, where: str, errors: list[str], today: dt.date) -> Fact
     source = parse_source(raw.get("source"), where, errors, reliability)
     if reliability not in RELIABILITIES:
         errors.append(f"{where}: reliability doit être l'un de {', '.join(RELIABILITIES)}")
-    verified = parse_verified(raw.get("last_verified"), where, errors, today, reliability,
-                              present="last_verified" in raw)
+    verified = parse_verified(
+        raw.get("last_verified"), where, errors, today, reliability, present="last_verified" in raw
+    )
     if source is None or (verified is None and reliability != "a_verifier") or reliability not in RELIABILITIES:
         return None
     return Fact(str(raw["text"]).strip(), source, reliability, verified)
@@ -157,8 +160,9 @@ def _parse_topic(raw: Any, file: str, errors: list[str], today: dt.date) -> Topi
             facts.append(fact)
     if kind == "mesure" and not (raw.get("facts") or []):
         errors.append(f"{where}: une mesure doit citer au moins un fait sourcé")
-    return Topic(str(raw["id"]), str(kind), str(raw.get("title") or raw["id"]), answer,
-                 tuple(buttons), tuple(facts), file)
+    return Topic(
+        str(raw["id"]), str(kind), str(raw.get("title") or raw["id"]), answer, tuple(buttons), tuple(facts), file
+    )
 
 
 def load_knowledge(directory: Path, today: dt.date | None = None) -> KnowledgeBase:

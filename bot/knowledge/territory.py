@@ -6,6 +6,7 @@ candidates when the name is shared (« Saint-Denis »: Seine-Saint-Denis or La
 Réunion) so that the conversation asks instead of guessing; `pack_status`
 says honestly whether the pack runs there, from data/knowledge/territoires.yml.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -13,7 +14,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import yaml
 
@@ -26,14 +27,78 @@ PACK_STATUSES = (ACTIVE, SETTING_UP, ANNOUNCED)
 # Place names that are also everyday French words: only taken after a preposition
 # (« j'habite dans le Nord ») or when the message is just the place.
 _GUARDED = {
-    "cher", "nord", "lot", "aube", "somme", "manche", "ain", "tours", "sens", "orange", "nice",
-    "lens", "gap", "vienne", "digne", "tulle", "grasse", "lourdes", "saintes", "reunion", "vire",
-    "cannes", "foix", "auch", "dole", "mende", "riom", "sete", "pau", "dax", "var", "gard", "orne",
-    "eure", "marne", "loire", "indre", "tarn", "gers", "landes", "allier", "creuse", "doubs", "jura",
-    "meuse", "yonne", "ardennes", "vosges", "oise", "aisne", "savoie", "correze", "cantal", "lozere",
+    "cher",
+    "nord",
+    "lot",
+    "aube",
+    "somme",
+    "manche",
+    "ain",
+    "tours",
+    "sens",
+    "orange",
+    "nice",
+    "lens",
+    "gap",
+    "vienne",
+    "digne",
+    "tulle",
+    "grasse",
+    "lourdes",
+    "saintes",
+    "reunion",
+    "vire",
+    "cannes",
+    "foix",
+    "auch",
+    "dole",
+    "mende",
+    "riom",
+    "sete",
+    "pau",
+    "dax",
+    "var",
+    "gard",
+    "orne",
+    "eure",
+    "marne",
+    "loire",
+    "indre",
+    "tarn",
+    "gers",
+    "landes",
+    "allier",
+    "creuse",
+    "doubs",
+    "jura",
+    "meuse",
+    "yonne",
+    "ardennes",
+    "vosges",
+    "oise",
+    "aisne",
+    "savoie",
+    "correze",
+    "cantal",
+    "lozere",
 }
-_PREPOSITIONS = {"a", "au", "aux", "en", "dans", "vers", "pres", "sur", "de", "du", "des",
-                 "habite", "vis", "suis", "reste"}
+_PREPOSITIONS = {
+    "a",
+    "au",
+    "aux",
+    "en",
+    "dans",
+    "vers",
+    "pres",
+    "sur",
+    "de",
+    "du",
+    "des",
+    "habite",
+    "vis",
+    "suis",
+    "reste",
+}
 _ARTICLES = {"le", "la", "les", "l", "de", "d"}
 _NUMBER_CONTEXT = {"le", "du", "departement", "dept", "dpt", "dep", "en", "au", "dans", "habite", "suis"}
 _CODE = re.compile(r"^(?:97[1-8]|98[678]|2a|2b|0?[1-9]|[1-8]\d|9[0-5])$")
@@ -57,6 +122,7 @@ class Departement:
 @dataclass(frozen=True)
 class Resolution:
     """One département, or the candidates of a shared name (then `departement` is None)."""
+
     departement: Departement | None = None
     candidates: tuple[Departement, ...] = ()
 
@@ -79,12 +145,13 @@ class PackEntry:
     source: Source
     last_verified: dt.date | None
     reliability: str = ""
-    etat: str = ""          # for « mise_en_place »: what we know, in one sentence
+    etat: str = ""  # for « mise_en_place »: what we know, in one sentence
 
 
 @dataclass(frozen=True)
 class LocalHelp:
     """A collectivity with its own social system: no AUU, these numbers instead."""
+
     code: str
     numeros: str
     source: Source
@@ -100,15 +167,21 @@ class PackStatus:
 
 
 class Territories:
-    def __init__(self, departements: list[Departement], names: dict[str, tuple[str, ...]],
-                 pack: dict[str, PackEntry], local_help: dict[str, LocalHelp], cssm: set[str] | None = None):
+    def __init__(
+        self,
+        departements: list[Departement],
+        names: dict[str, tuple[str, ...]],
+        pack: dict[str, PackEntry],
+        local_help: dict[str, LocalHelp],
+        cssm: set[str] | None = None,
+    ):
         self.by_code = {d.code: d for d in departements}
         self._names = names  # normalised name -> code(s)
         self._max_words = max(len(n.split()) for n in names)
         self.pack = pack
         self.local_help = local_help
         self.out_of_scope = set(local_help)
-        self.cssm = set(cssm or ())   # the AUU is paid by the CSSM on its own barème (Mayotte)
+        self.cssm = set(cssm or ())  # the AUU is paid by the CSSM on its own barème (Mayotte)
 
     # -- resolution -------------------------------------------------------
     def resolve(self, text: str) -> Resolution:
@@ -155,8 +228,9 @@ class Territories:
         # « 2 enfants » is not the Aisne. « le 9-3 » is the 93, not the Ariège.
         for i, w in enumerate(words):
             in_context = len(words) == 1 or (i > 0 and words[i - 1] in _NUMBER_CONTEXT)
-            pair = i + 1 < len(words) and len(w) == 1 and w.isdigit() and len(words[i + 1]) == 1 \
-                and words[i + 1].isdigit()
+            pair = (
+                i + 1 < len(words) and len(w) == 1 and w.isdigit() and len(words[i + 1]) == 1 and words[i + 1].isdigit()
+            )
             if pair and (in_context or (i == 0 and len(words) == 2)):
                 joined = w + words[i + 1]
                 if _CODE.match(joined) and joined in self.by_code:
@@ -169,11 +243,11 @@ class Territories:
                 return (code,)
         return ()
 
-    def _matches(self, words: list[str], short: bool):
+    def _matches(self, words: list[str], short: bool) -> Iterator[tuple[str, ...]]:
         # Longest names first, so that « Seine-Saint-Denis » beats « Saint-Denis ».
         for size in range(min(self._max_words, len(words)), 0, -1):
             for i in range(len(words) - size + 1):
-                name = " ".join(words[i:i + size])
+                name = " ".join(words[i : i + size])
                 codes = self._names.get(name)
                 if codes is None:
                     continue
@@ -237,8 +311,10 @@ def load_territories(knowledge_dir: Path, today: dt.date | None = None) -> Terri
             return
         if codes and key not in shared:
             if declared:
-                errors.append(f"departements.yml: « {key} » désigne {codes[0]} et {code} "
-                              "(ajoutez-le à noms_partages si c'est voulu)")
+                errors.append(
+                    f"departements.yml: « {key} » désigne {codes[0]} et {code} "
+                    "(ajoutez-le à noms_partages si c'est voulu)"
+                )
             return
         names[key] = codes + (code,)
 
@@ -250,8 +326,8 @@ def load_territories(knowledge_dir: Path, today: dt.date | None = None) -> Terri
         # « la reunion » and « reunion » both name 974; articles are optional in speech.
         bare = basic_normalize(d.nom)
         for article in ("la ", "le ", "les ", "l "):
-            if bare.startswith(article) and bare[len(article):] not in names:
-                names[bare[len(article):]] = (d.code,)
+            if bare.startswith(article) and bare[len(article) :] not in names:
+                names[bare[len(article) :]] = (d.code,)
     for name in shared:
         if len(names.get(name, ())) < 2:
             errors.append(f"departements.yml: « {name} » est dans noms_partages mais ne désigne qu'un lieu")
@@ -280,17 +356,26 @@ def load_territories(knowledge_dir: Path, today: dt.date | None = None) -> Terri
             errors.append(f"{where}: statut doit être l'un de {', '.join(PACK_STATUSES)}")
         reliability = _reliability(raw, where, errors)
         source = parse_source(raw.get("source"), where, errors, reliability)
-        verified = parse_verified(raw.get("last_verified"), where, errors, today, reliability,
-                                  present="last_verified" in raw)
+        verified = parse_verified(
+            raw.get("last_verified"), where, errors, today, reliability, present="last_verified" in raw
+        )
         depuis = raw.get("depuis")
         if statut == ACTIVE and not (isinstance(depuis, dt.date) and raw.get("depuis_texte")):
             errors.append(f"{where}: un département actif doit donner depuis (date) et depuis_texte")
         if statut == SETTING_UP and not raw.get("etat"):
             errors.append(f"{where}: un département en mise en place doit dire où en est le pack (etat)")
         if source:
-            pack[code] = PackEntry(code, str(statut), depuis if isinstance(depuis, dt.date) else None,
-                                   str(raw.get("depuis_texte") or ""), str(raw.get("coordination") or ""),
-                                   source, verified, reliability, str(raw.get("etat") or ""))
+            pack[code] = PackEntry(
+                code,
+                str(statut),
+                depuis if isinstance(depuis, dt.date) else None,
+                str(raw.get("depuis_texte") or ""),
+                str(raw.get("coordination") or ""),
+                source,
+                verified,
+                reliability,
+                str(raw.get("etat") or ""),
+            )
     local_help: dict[str, LocalHelp] = {}
     for raw in terr_doc.get("hors_champ") or []:
         code = str(raw.get("code")) if isinstance(raw, dict) else str(raw)
@@ -302,8 +387,9 @@ def load_territories(knowledge_dir: Path, today: dt.date | None = None) -> Terri
             errors.append(f"{where}: territoire inconnu")
         reliability = _reliability(raw, where, errors)
         source = parse_source(raw.get("source"), where, errors, reliability)
-        verified = parse_verified(raw.get("last_verified"), where, errors, today, reliability,
-                                  present="last_verified" in raw)
+        verified = parse_verified(
+            raw.get("last_verified"), where, errors, today, reliability, present="last_verified" in raw
+        )
         if source:
             local_help[code] = LocalHelp(code, str(raw["numeros"]).strip(), source, reliability, verified)
     cssm = {str(c) for c in (terr_doc.get("aide_universelle_urgence") or {}).get("cssm", [])}

@@ -7,19 +7,20 @@ States of a live session (one per case, table live_sessions):
            (on Telegram a référent may still join later; on the web only while her page is open)
   fini     the référent handed back, or she erased the conversation
 """
+
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import unicodedata
 from dataclasses import dataclass
-import datetime as dt
 
 WAITING, JOINED, EXPIRED, ENDED = "attente", "rejoint", "expire", "fini"
 STATES = (WAITING, JOINED, EXPIRED, ENDED)
 JOINABLE = (WAITING, EXPIRED)
 ACTIVE = (WAITING, JOINED, EXPIRED)
-PUSH_CHANNELS = ("socketio", "telegram")   # channels that can receive a message pushed to them
+PUSH_CHANNELS = ("socketio", "telegram")  # channels that can receive a message pushed to them
 HER, REFERENT, ASSISTANT, INFO = "elle", "referente", "assistant", "info"
 MAX_MESSAGE = 2000
 DEFAULT_WAIT_MINUTES = 10
@@ -73,18 +74,25 @@ def _minutes(value: float) -> str:
 
 # -- what she reads -----------------------------------------------------------------
 def waiting_text(channel: str, minutes: float) -> str:
-    where = ("Telegram garde la conversation ouverte : si personne n'est libre à temps, un·e référent·e "
-             "pourra aussi vous répondre ici plus tard." if channel == "telegram" else
-             "Gardez cette page ouverte : un·e référent·e ne peut vous écrire ici que tant qu'elle est ouverte.")
-    return ("C'est noté : vous êtes en attente d'un·e référent·e, qui vous écrira ici dès qu'une personne "
-            f"sera libre, dans les {_minutes(minutes)} environ. Ce n'est pas garanti : je vous dirai si "
-            f"personne n'est disponible. En attendant, je reste là et je peux continuer à vous aider.\n{where}\n"
-            "En danger : le 17 ou le 112, ou un SMS au 114.")
+    where = (
+        "Telegram garde la conversation ouverte : si personne n'est libre à temps, un·e référent·e "
+        "pourra aussi vous répondre ici plus tard."
+        if channel == "telegram"
+        else "Gardez cette page ouverte : un·e référent·e ne peut vous écrire ici que tant qu'elle est ouverte."
+    )
+    return (
+        "C'est noté : vous êtes en attente d'un·e référent·e, qui vous écrira ici dès qu'une personne "
+        f"sera libre, dans les {_minutes(minutes)} environ. Ce n'est pas garanti : je vous dirai si "
+        f"personne n'est disponible. En attendant, je reste là et je peux continuer à vous aider.\n{where}\n"
+        "En danger : le 17 ou le 112, ou un SMS au 114."
+    )
 
 
 def joined_text(name: str) -> str:
-    return (f"{name}, référente, a rejoint la conversation. Vous pouvez lui écrire ici ; l'assistant se tait "
-            "pendant ce temps. « effacer » efface toujours la conversation.")
+    return (
+        f"{name}, référente, a rejoint la conversation. Vous pouvez lui écrire ici ; l'assistant se tait "
+        "pendant ce temps. « effacer » efface toujours la conversation."
+    )
 
 
 def operator_line(name: str, text: str) -> str:
@@ -92,31 +100,40 @@ def operator_line(name: str, text: str) -> str:
 
 
 def left_text(name: str) -> str:
-    return (f"{name} a quitté la conversation : vous êtes de nouveau avec l'assistant. "
-            "Je suis là si vous avez une question.")
+    return (
+        f"{name} a quitté la conversation : vous êtes de nouveau avec l'assistant. "
+        "Je suis là si vous avez une question."
+    )
 
 
 def expired_text(channel: str) -> str:
-    later = (" Un·e référent·e pourra encore vous répondre ici plus tard, puisque la conversation reste ouverte."
-             if channel == "telegram" else "")
-    return ("Je suis désolée : aucun·e référent·e n'a pu vous rejoindre à temps." + later + "\n"
-            "Vous pouvez :\n"
-            "• appeler le 3919, gratuit et anonyme, 24 h/24 et 7 j/7, ou lui écrire par son tchat, du lundi au "
-            "vendredi de 13 h à 20 h, sur le site de la FNSF ;\n"
-            "• en danger, appeler le 17 ou le 112, ou envoyer un SMS au 114 si vous ne pouvez pas parler ;\n"
-            "• demander à être recontactée par téléphone, SMS ou e-mail, aux heures que vous choisissez : "
-            "écrivez « parler à quelqu'un ».")
+    later = (
+        " Un·e référent·e pourra encore vous répondre ici plus tard, puisque la conversation reste ouverte."
+        if channel == "telegram"
+        else ""
+    )
+    return (
+        "Je suis désolée : aucun·e référent·e n'a pu vous rejoindre à temps." + later + "\n"
+        "Vous pouvez :\n"
+        "• appeler le 3919, gratuit et anonyme, 24 h/24 et 7 j/7, ou lui écrire par son tchat, du lundi au "
+        "vendredi de 13 h à 20 h, sur le site de la FNSF ;\n"
+        "• en danger, appeler le 17 ou le 112, ou envoyer un SMS au 114 si vous ne pouvez pas parler ;\n"
+        "• demander à être recontactée par téléphone, SMS ou e-mail, aux heures que vous choisissez : "
+        "écrivez « parler à quelqu'un »."
+    )
 
 
 def danger_note_for_operator() -> str:
     return "Message de danger : la réponse d'urgence (17, 112, SMS 114) lui a été envoyée automatiquement."
 
 
-EMERGENCY_TEXT = ("Je vous crois. Votre sécurité passe avant tout.\n"
-                  "• Appelez le 17 (police, gendarmerie) ou le 112.\n"
-                  "• Vous ne pouvez pas parler ? Envoyez un SMS au 114 : écrivez votre adresse précise et "
-                  "« violences ».\n"
-                  "La référente lit aussi ce message.")
+EMERGENCY_TEXT = (
+    "Je vous crois. Votre sécurité passe avant tout.\n"
+    "• Appelez le 17 (police, gendarmerie) ou le 112.\n"
+    "• Vous ne pouvez pas parler ? Envoyez un SMS au 114 : écrivez votre adresse précise et "
+    "« violences ».\n"
+    "La référente lit aussi ce message."
+)
 
 
 # -- what she types ----------------------------------------------------------------------

@@ -4,6 +4,7 @@ on loopback and behind a token. The console never imports Rasa or the bot: plain
 ND_LIVE_TOKEN, else <state dir>/keys/live.token (created 0600 on first use, shared by both
 processes like the action token); ND_LIVE_RASA_URL, default http://127.0.0.1:5005.
 """
+
 from __future__ import annotations
 
 import json
@@ -54,8 +55,12 @@ def rasa_url() -> str:
 def call(operation: str, reference: str, *, name: str = "", text: str = "", timeout: float = 10) -> dict:
     """POST one operation (join, say, leave) for a case; its JSON answer, or LiveUnavailable."""
     body = json.dumps({"reference": reference, "name": name, "text": text}).encode()
-    request = urllib.request.Request(rasa_url() + PATH + operation, data=body, method="POST", headers={
-        "Content-Type": "application/json", "Authorization": f"Bearer {load_token()}"})
+    request = urllib.request.Request(
+        rasa_url() + PATH + operation,
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {load_token()}"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as answer:
             return json.loads(answer.read() or b"{}")

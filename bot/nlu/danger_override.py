@@ -3,6 +3,7 @@
 Placed last in the pipeline (after the FallbackClassifier), so an emergency is
 never lost to a low model confidence.
 """
+
 from __future__ import annotations
 
 import logging
@@ -41,8 +42,13 @@ def forced_intent(model_intent: Optional[str], kinds: List[str]) -> Optional[str
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
 class DangerOverride(GraphComponent):
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "DangerOverride":
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "DangerOverride":
         return cls()
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:

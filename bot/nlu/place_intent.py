@@ -3,6 +3,7 @@
 « 95 », « Marseille », « je suis à Cergy »: a model cannot learn every town of
 France, the territory resolver can.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Text
@@ -22,15 +23,30 @@ from bot.text import basic_normalize
 PLACE_INTENT = "donner_lieu"
 MAX_WORDS = 5
 # The model's intents that a place name alone may override.
-OVERRIDABLE = {"nlu_fallback", "hors_sujet", "pack_territoire", "saluer", "affirmer", "nier", "au_revoir",
-               "remercier", "arreter", None}
+OVERRIDABLE = {
+    "nlu_fallback",
+    "hors_sujet",
+    "pack_territoire",
+    "saluer",
+    "affirmer",
+    "nier",
+    "au_revoir",
+    "remercier",
+    "arreter",
+    None,
+}
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
 class PlaceIntent(GraphComponent):
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "PlaceIntent":
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "PlaceIntent":
         return cls()
 
     def __init__(self) -> None:
@@ -55,7 +71,12 @@ class PlaceIntent(GraphComponent):
             message.set(INTENT_RANKING_KEY, [forced, *(message.get(INTENT_RANKING_KEY) or [])], add_to_output=True)
             if place is None:
                 continue  # a shared name (« Saint-Denis »): action_territoire asks which one
-            entity = {"entity": "departement", "value": place.code, "start": 0, "end": len(text),
-                      "extractor": "PlaceIntent"}
+            entity = {
+                "entity": "departement",
+                "value": place.code,
+                "start": 0,
+                "end": len(text),
+                "extractor": "PlaceIntent",
+            }
             message.set(ENTITIES, [*(message.get(ENTITIES) or []), entity], add_to_output=True)
         return messages

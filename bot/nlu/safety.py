@@ -7,6 +7,7 @@ out-votes a cry for help. When neither is sure but the message carries a risk, i
 marks the message so that the reply starts with the line of numbers (actions read
 `safety.net`). It replaces DangerOverride, whose rule for choosing the intent it keeps.
 """
+
 from __future__ import annotations
 
 import logging
@@ -36,6 +37,7 @@ SPACY_DOC = "text_spacy_doc"  # set by Rasa's SpacyNLP earlier in the pipeline
 
 def _spacy_parser(model_name: str):  # pragma: no cover - exercised by `rasa train`
     import spacy
+
     nlp = spacy.load(model_name)
     return lambda text: nlp(text.lower())  # SpacyNLP parses lower-cased text too
 
@@ -53,12 +55,22 @@ class SafetyClassifier(GraphComponent):
         return corpus_fingerprint(folder) if folder.exists() else None
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "SafetyClassifier":
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "SafetyClassifier":
         return cls(config, model_storage, resource)
 
-    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-                 model: Optional[SafetyModel] = None) -> None:
+    def __init__(
+        self,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        model: Optional[SafetyModel] = None,
+    ) -> None:
         self.config = {**self.get_default_config(), **config}
         self.model_storage = model_storage
         self.resource = resource
@@ -79,8 +91,14 @@ class SafetyClassifier(GraphComponent):
         return self.resource
 
     @classmethod
-    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> "SafetyClassifier":
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> "SafetyClassifier":
         model = None
         try:
             with model_storage.read_from(resource) as folder:
@@ -107,17 +125,25 @@ class SafetyClassifier(GraphComponent):
         model_intent = intent_data.get("name")
         ranking = message.get(INTENT_RANKING_KEY) or []
         minor = writer_is_minor(text)
-        decision = decide(signals, probabilities, model_intent, ranking, minor=minor)
+        decision = decide(signals, probabilities, model_intent, ranking, minor=minor, words=len(text.split()))
         # Rule names and kinds only, never the text: they may go to a case file later.
         if signals:
-            message.set(DANGER_KEY, [{"kind": s.kind, "rule": s.rule, "sure": s.sure} for s in signals],
-                        add_to_output=True)
-        message.set(SAFETY_KEY, {"kind": decision.kind, "source": decision.source, "net": list(decision.net),
-                                 "minor": minor}, add_to_output=True)
+            message.set(
+                DANGER_KEY, [{"kind": s.kind, "rule": s.rule, "sure": s.sure} for s in signals], add_to_output=True
+            )
+        message.set(
+            SAFETY_KEY,
+            {"kind": decision.kind, "source": decision.source, "net": list(decision.net), "minor": minor},
+            add_to_output=True,
+        )
         if minor:
             entities = [e for e in (message.get(ENTITIES) or []) if e.get("entity") != "auteur"]
-            message.set(ENTITIES, entities + [{"entity": "auteur", "value": "mineur", "start": 0, "end": 0,
-                                               "extractor": "SafetyClassifier"}], add_to_output=True)
+            message.set(
+                ENTITIES,
+                entities
+                + [{"entity": "auteur", "value": "mineur", "start": 0, "end": 0, "extractor": "SafetyClassifier"}],
+                add_to_output=True,
+            )
         if decision.kind is None:
             return
         intent = forced_intent(model_intent, [decision.kind])

@@ -1,4 +1,5 @@
 """The safety corpus (data/safety/*.yml): labelled messages, several authors, one file each."""
+
 from __future__ import annotations
 
 import hashlib

@@ -8,6 +8,7 @@
 The thresholds were set by cross-validation on the training corpus (bot/safety/evaluate.py
 `--cv`), never on a held-out set.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,6 +20,9 @@ FORCE = 0.75
 NET = 0.20
 NET_WHEN_UNSURE = 0.08
 SWITCH_TO_SUICIDE = 0.35
+FORCE_WHEN_PAST = 0.92
+# « à plus » is not a cry for help: the model alone never forces on one or two words.
+MIN_WORDS_TO_FORCE = 3
 # The intent model is unsure below this confidence, or when its first two intents are this close.
 UNSURE_CONFIDENCE = 0.6
 UNSURE_MARGIN = 0.15
@@ -26,10 +30,10 @@ UNSURE_MARGIN = 0.15
 
 @dataclass(frozen=True)
 class SafetyDecision:
-    kind: Optional[str]            # the emergency to answer now, or None
-    source: str                    # "detector", "model" or "" — safe to log
-    net: tuple[str, ...] = ()      # kinds whose numbers start an unsure reply
-    minor: bool = False            # someone under 18 is writing about themselves
+    kind: Optional[str]  # the emergency to answer now, or None
+    source: str  # "detector", "model" or "" — safe to log
+    net: tuple[str, ...] = ()  # kinds whose numbers start an unsure reply
+    minor: bool = False  # someone under 18 is writing about themselves
 
     @property
     def urgent(self) -> bool:
@@ -47,9 +51,14 @@ def unsure(intent: Optional[str], ranking: Sequence[Mapping[str, object]]) -> bo
     return len(confidences) > 1 and confidences[0] - confidences[1] < UNSURE_MARGIN
 
 
-def decide(signals: Sequence[DangerSignal], probabilities: Mapping[str, float] | None,
-           intent: Optional[str] = None, ranking: Sequence[Mapping[str, object]] = (),
-           minor: bool = False) -> SafetyDecision:
+def decide(
+    signals: Sequence[DangerSignal],
+    probabilities: Mapping[str, float] | None,
+    intent: Optional[str] = None,
+    ranking: Sequence[Mapping[str, object]] = (),
+    minor: bool = False,
+    words: int = MIN_WORDS_TO_FORCE,
+) -> SafetyDecision:
     probabilities = probabilities or {}
     threshold = NET_WHEN_UNSURE if unsure(intent, ranking) else NET
     at_risk = {s.kind for s in signals} | {k for k in KINDS if probabilities.get(k, 0.0) >= threshold}
@@ -60,17 +69,20 @@ def decide(signals: Sequence[DangerSignal], probabilities: Mapping[str, float] |
         kind, source = SUICIDE, "detector"
     elif sure:
         kind, source = sure[0].kind, "detector"
-    elif probabilities.get(model_kind, 0.0) >= FORCE:
+    elif words >= MIN_WORDS_TO_FORCE and probabilities.get(model_kind, 0.0) >= (FORCE_WHEN_PAST if signals else FORCE):
+        # A risk the detector read as past or hypothetical needs a surer model to be forced.
         kind, source = model_kind, "model"
     else:
         kind, source = None, ""
     # Danger and a child, or danger and suicide: the answer that gives every number needed
     # (the child's answer has the 17 and 114 too; the suicide answer has the 17 and 114).
     if kind in (DANGER, AGGRESSOR_PRESENT):
-        if CHILD in at_risk:
-            kind = CHILD
-        elif any(s.kind == SUICIDE for s in signals) or probabilities.get(SUICIDE, 0.0) >= SWITCH_TO_SUICIDE:
+        if any(s.kind == SUICIDE for s in signals) or probabilities.get(SUICIDE, 0.0) >= SWITCH_TO_SUICIDE:
             kind = SUICIDE
+        elif any(s.kind == CHILD for s in signals) or probabilities.get(CHILD, 0.0) >= max(
+            threshold, probabilities.get(SUICIDE, 0.0)
+        ):
+            kind = CHILD
     net = tuple(k for k in KINDS if k in at_risk and k != kind)
     return SafetyDecision(kind, source, net, minor=minor)
 

@@ -10,6 +10,7 @@ Three kinds of features, each chosen to carry beyond the training words:
 A plain logistic regression on top: fast (well under a millisecond a message), and its
 probabilities are what the decision thresholds read.
 """
+
 from __future__ import annotations
 
 import pickle
@@ -64,8 +65,7 @@ def syntax_tokens(doc: Any) -> list[str]:
             child = tokens[c]
             if child.dep_.startswith("nsubj"):
                 subj = _person(child)
-            elif child.dep_ in ("obj", "iobj", "expl:pv", "expl", "expl:comp") and \
-                    child.lower_.strip("'’") in _FIRST:
+            elif child.dep_ in ("obj", "iobj", "expl:pv", "expl", "expl:comp") and child.lower_.strip("'’") in _FIRST:
                 obj1 = True
         # An infinitive takes the subject of the verb it depends on (« il veut me tuer »).
         h = heads[i]
@@ -107,8 +107,7 @@ class SafetyModel:
 
     # -- training ---------------------------------------------------------
     @classmethod
-    def train(cls, examples: Sequence[tuple[str, str]], parse: Optional[Parse] = None,
-              c: float = 4.0) -> "SafetyModel":
+    def train(cls, examples: Sequence[tuple[str, str]], parse: Optional[Parse] = None, c: float = 4.0) -> "SafetyModel":
         texts = [t for t, _ in examples]
         labels = [lab for _, lab in examples]
         unknown = set(labels) - set(LABELS)
@@ -118,19 +117,22 @@ class SafetyModel:
         vector_size = next((len(d.vector) for d in docs if d is not None and d.has_vector), 0)
         model = cls(
             words=TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True),
-            chars=TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True,
-                                  max_features=120_000),
+            chars=TfidfVectorizer(
+                analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True, max_features=120_000
+            ),
             syntax=TfidfVectorizer(analyzer=_identity, lowercase=False, min_df=1, sublinear_tf=True),
             classifier=LogisticRegression(C=c, max_iter=3000, class_weight="balanced"),
             vector_size=vector_size,
         )
         normalized = [normalize(t) for t in texts]
-        features = sparse.hstack([
-            model.words.fit_transform(normalized),
-            model.chars.fit_transform(normalized),
-            model.syntax.fit_transform([["s_", *syntax_tokens(d)] for d in docs]),
-            model._dense(docs),
-        ]).tocsr()
+        features = sparse.hstack(
+            [
+                model.words.fit_transform(normalized),
+                model.chars.fit_transform(normalized),
+                model.syntax.fit_transform([["s_", *syntax_tokens(d)] for d in docs]),
+                model._dense(docs),
+            ]
+        ).tocsr()
         model.classifier.fit(features, labels)
         return model
 
@@ -142,12 +144,14 @@ class SafetyModel:
 
     def _features(self, texts: Sequence[str], docs: Sequence[Any]) -> sparse.csr_matrix:
         normalized = [normalize(t) for t in texts]
-        return sparse.hstack([
-            self.words.transform(normalized),
-            self.chars.transform(normalized),
-            self.syntax.transform([["s_", *syntax_tokens(d)] for d in docs]),
-            self._dense(list(docs)),
-        ]).tocsr()
+        return sparse.hstack(
+            [
+                self.words.transform(normalized),
+                self.chars.transform(normalized),
+                self.syntax.transform([["s_", *syntax_tokens(d)] for d in docs]),
+                self._dense(list(docs)),
+            ]
+        ).tocsr()
 
     # -- use --------------------------------------------------------------
     def probabilities(self, text: str, doc: Any = None) -> dict[str, float]:
@@ -157,8 +161,10 @@ class SafetyModel:
         docs = list(docs) if docs is not None else [None] * len(texts)
         probs = self.classifier.predict_proba(self._features(texts, docs))
         classes = list(self.classifier.classes_)
-        return [{label: float(row[classes.index(label)]) if label in classes else 0.0 for label in self.labels}
-                for row in probs]
+        return [
+            {label: float(row[classes.index(label)]) if label in classes else 0.0 for label in self.labels}
+            for row in probs
+        ]
 
     # -- persistence ------------------------------------------------------
     def dumps(self) -> bytes:

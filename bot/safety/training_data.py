@@ -2,6 +2,7 @@
 
 Used by the cross-validation script; `rasa train` itself takes the NLU examples from Rasa.
 """
+
 from __future__ import annotations
 
 import re

@@ -1,5 +1,8 @@
 """Alembic environment: the store's metadata, and DATABASE_URL unless a connection is given."""
+
 from __future__ import annotations
+
+from typing import Any
 
 from alembic import context
 
@@ -7,7 +10,7 @@ from bot.cases import config as case_config
 from bot.cases.schema import metadata
 
 
-def _configure(**kwargs) -> None:
+def _configure(**kwargs: Any) -> None:
     context.configure(target_metadata=metadata, compare_type=True, **kwargs)
 
 
@@ -18,7 +21,7 @@ def run_offline() -> None:
         context.run_migrations()
 
 
-def _run(connection) -> None:
+def _run(connection: Any) -> None:
     _configure(connection=connection, render_as_batch=connection.dialect.name == "sqlite")
     with context.begin_transaction():
         context.run_migrations()

@@ -4,6 +4,7 @@ Revision ID: 0001
 Revises:
 Create Date: 2026-11-30
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -34,16 +35,23 @@ def upgrade() -> None:
         sa.Column("eligibility_enc", sa.Text(), nullable=True),
         sa.Column("danger_signals_enc", sa.Text(), nullable=True),
         sa.Column("outcome_enc", sa.Text(), nullable=True),
-        sa.CheckConstraint("status IN ('nouveau', 'pris_en_charge', 'en_cours', 'clos', 'retire')",
-                           name="ck_cases_status"),
+        sa.CheckConstraint(
+            "status IN ('nouveau', 'pris_en_charge', 'en_cours', 'clos', 'retire')", name="ck_cases_status"
+        ),
         sa.CheckConstraint("priority IN ('urgent', 'high', 'normal')", name="ck_cases_priority"),
         sa.PrimaryKeyConstraint("reference", name="pk_cases"),
     )
     op.create_index("ix_cases_conversation_id", "cases", ["conversation_id"])
     op.create_index("ix_cases_territory", "cases", ["territory"])
     op.create_index("ix_cases_queue", "cases", ["status", "priority", "created_at"])
-    op.create_index("uq_cases_open_conversation", "cases", ["conversation_id"], unique=True,
-                    sqlite_where=_OPEN, postgresql_where=_OPEN)
+    op.create_index(
+        "uq_cases_open_conversation",
+        "cases",
+        ["conversation_id"],
+        unique=True,
+        sqlite_where=_OPEN,
+        postgresql_where=_OPEN,
+    )
 
     op.create_table(
         "case_notes",
@@ -52,8 +60,9 @@ def upgrade() -> None:
         sa.Column("author", sa.String(64), nullable=False),
         sa.Column("body_enc", sa.Text(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["reference"], ["cases.reference"], ondelete="CASCADE",
-                                name="fk_case_notes_reference_cases"),
+        sa.ForeignKeyConstraint(
+            ["reference"], ["cases.reference"], ondelete="CASCADE", name="fk_case_notes_reference_cases"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_case_notes"),
     )
     op.create_index("ix_case_notes_reference", "case_notes", ["reference"])

@@ -4,6 +4,7 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-28
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -31,8 +32,9 @@ def upgrade() -> None:
         sa.Column("login", sa.String(64), nullable=False),
         sa.Column("csrf", sa.String(64), nullable=False),
         sa.Column("last_seen", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["login"], ["operators.login"], ondelete="CASCADE",
-                                name="fk_console_sessions_login_operators"),
+        sa.ForeignKeyConstraint(
+            ["login"], ["operators.login"], ondelete="CASCADE", name="fk_console_sessions_login_operators"
+        ),
         sa.PrimaryKeyConstraint("token_hash", name="pk_console_sessions"),
     )
     op.create_table(
@@ -40,8 +42,9 @@ def upgrade() -> None:
         sa.Column("reference", sa.String(16), nullable=False),
         sa.Column("login", sa.String(64), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["reference"], ["cases.reference"], ondelete="CASCADE",
-                                name="fk_case_assignments_reference_cases"),
+        sa.ForeignKeyConstraint(
+            ["reference"], ["cases.reference"], ondelete="CASCADE", name="fk_case_assignments_reference_cases"
+        ),
         sa.PrimaryKeyConstraint("reference", name="pk_case_assignments"),
     )
     op.create_table(

@@ -4,6 +4,7 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-12-01
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -31,8 +32,9 @@ def upgrade() -> None:
         sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("sender_enc", sa.Text(), nullable=False),
         sa.Column("address_enc", sa.Text(), nullable=True),
-        sa.ForeignKeyConstraint(["reference"], ["cases.reference"], ondelete="CASCADE",
-                                name="fk_live_sessions_reference_cases"),
+        sa.ForeignKeyConstraint(
+            ["reference"], ["cases.reference"], ondelete="CASCADE", name="fk_live_sessions_reference_cases"
+        ),
         sa.PrimaryKeyConstraint("reference", name="pk_live_sessions"),
     )
     op.create_index("ix_live_sessions_conversation_id", "live_sessions", ["conversation_id"])
@@ -45,8 +47,9 @@ def upgrade() -> None:
         sa.Column("danger", sa.Boolean(), nullable=False),
         sa.Column("body_enc", sa.Text(), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["reference"], ["cases.reference"], ondelete="CASCADE",
-                                name="fk_live_messages_reference_cases"),
+        sa.ForeignKeyConstraint(
+            ["reference"], ["cases.reference"], ondelete="CASCADE", name="fk_live_messages_reference_cases"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_live_messages"),
     )
     op.create_index("ix_live_messages_reference", "live_messages", ["reference"])

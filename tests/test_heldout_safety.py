@@ -1,4 +1,4 @@
-"""The held-out first messages of issue 9 (tests/nlu/heldout_2026_12_c.yml), through the trained pipeline.
+"""The held-out first messages of issue 9 (tests/nlu/heldout_2026_12_d.yml), through the trained pipeline.
 
 The set was written by an author shown neither data/nlu, data/safety nor the detector, and
 is never edited to fit the model. `make nlu-report` measures it on the really started bot
@@ -20,7 +20,7 @@ from bot.safety.decision import NUMBERS_NEEDED, SafetyDecision, numbers_given
 
 from .conftest import MODEL, ROOT
 
-HELD_OUT = ROOT / "tests" / "nlu" / "heldout_2026_12_c.yml"
+HELD_OUT = ROOT / "tests" / "nlu" / "heldout_2026_12_d.yml"
 URGENT = {"urgence_danger", "urgence_agresseur_present", "urgence_suicide", "urgence_enfant"}
 SAME_ANSWER = {"donner_lieu": "pack_territoire"}
 FLOORS = {

@@ -58,6 +58,9 @@ STOP_CONFIDENCE = 0.8
 NEUTRAL_INTENTS = {"menu", "saluer", "remercier", "affirmer"}
 
 
+SLOT_PLACES = "lieux_possibles"  # candidate codes of a shared place name, while she chooses
+
+
 class _EligibilityMixin:
     def __init__(self, eligibility: Optional[Eligibility] = None, answers: Optional[Answers] = None) -> None:
         self._eligibility = eligibility
@@ -131,6 +134,10 @@ class ValidateEligibiliteForm(_EligibilityMixin, FormValidationAction):
             return {question: value}
         text = value if isinstance(value, str) else (tracker.latest_message.get("text") or "")
         answer = self.eligibility.read(question, text)
+        if answer.status == "ambiguous":
+            # « Saint-Denis »: the next question asks which one, with a button each (not a failure).
+            logger.info("question %s: ambiguous", question)
+            return {question: None, SLOT_PLACES: list(answer.value), SLOT_RESUMED: False}
         if answer.status != "invalid":
             # Only the question's name is logged: never what she wrote.
             logger.info("question %s: %s", question, answer.status)
@@ -158,9 +165,26 @@ class _AskQuestion(_EligibilityMixin, AskAction):
         return self.eligibility.ask(self.question, failures, resumed)
 
 
+class _AskPlace(_AskQuestion):
+    """The département question; after a shared name, « Seine-Saint-Denis (93) ou La Réunion (974) ? »."""
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        codes = tracker.get_slot(SLOT_PLACES) or []
+        candidates = [self.answers.territories.by_code[c] for c in codes if c in self.answers.territories.by_code]
+        if len(candidates) < 2:
+            return await super().run(dispatcher, tracker, domain)
+        safety_line_once(dispatcher, tracker)
+        # Plain-text payloads: the form reads « Seine-Saint-Denis (93) » as an answer.
+        for reply in self.answers.which_place(candidates, channel=tracker.get_latest_input_channel()):
+            buttons = [{"title": d.label, "payload": d.label} for d in candidates]
+            buttons += [{"title": "Je préfère ne pas répondre", "payload": "/refuser_repondre"}]
+            dispatcher.utter_message(text=reply.text, buttons=buttons)
+        return [SlotSet(SLOT_PLACES, None), SlotSet(SLOT_RESUMED, False)]
+
+
 # One action_ask_<slot> per question (QUESTION_SLOTS).
 ActionAskAbriCeSoir = ask_action(_AskQuestion, "abri_ce_soir")
-ActionAskDepartement = ask_action(_AskQuestion, "departement")
+ActionAskDepartement = ask_action(_AskPlace, "departement")
 ActionAskRelation = ask_action(_AskQuestion, "relation")
 ActionAskPreuve = ask_action(_AskQuestion, "preuve")
 ActionAskDatePreuve = ask_action(_AskQuestion, "date_preuve")

@@ -203,3 +203,11 @@ def test_her_raw_text_in_a_slot_is_not_taken_as_an_answer():
     # Before validation the form holds the text she typed; it must not rule anything out.
     assert "preuve" in needed(["auu"], preuve="j'ai juste fait une main courante")
     assert "revenus" in needed(["auu"], relation="mon pere, enfin je crois")
+
+
+def test_a_shared_place_name_is_ambiguous_not_garbled():
+    eligibility = build_eligibility(settings())
+    assert eligibility.read("departement", "Saint-Denis").status == "ambiguous"
+    assert set(eligibility.read("departement", "Saint-Denis").value) == {"93", "974"}
+    assert eligibility.read("departement", "Seine-Saint-Denis (93)").value == "93"
+    assert eligibility.read("departement", "zorglub").status == "invalid"

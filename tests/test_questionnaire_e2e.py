@@ -93,3 +93,19 @@ def test_no_answer_reaches_the_logs(bot):
         content = path.read_text(errors="replace")
         assert "zorglub" not in content and "17/10/2026" not in content, name
         assert sender not in content, name
+
+
+def test_a_shared_place_name_is_asked_back_with_a_button_each(bot):
+    sender = new_sender()
+    reply = bot.text(sender, "le pack nouveau départ, est-ce que j'y ai droit ?")
+    for answer in ("oui", "oui"):  # a safe place tonight comes first
+        if "Dans quel département" in reply:
+            break
+        reply = bot.text(sender, answer)
+    assert "Dans quel département" in reply
+    asked = bot.say(sender, "Saint-Denis")
+    assert "Seine-Saint-Denis (93) ou La Réunion (974) ?" in joined(asked)
+    assert {"Seine-Saint-Denis (93)", "La Réunion (974)"} <= set(payloads(asked))
+    assert "pas bien compris" not in joined(asked)  # a shared name is not a garbled answer
+    after = bot.text(sender, "Seine-Saint-Denis (93)")
+    assert "Dans quel département" not in after and "Seine-Saint-Denis (93) ou" not in after

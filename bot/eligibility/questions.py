@@ -207,7 +207,8 @@ def clean_slots(
 
 @dataclass(frozen=True)
 class Answer:
-    """'ok' with a slot value, 'skip' (she may always skip), or 'invalid' (ask again)."""
+    """'ok' with a slot value, 'skip' (she may always skip), 'invalid' (ask again), or
+    'ambiguous' with the candidate codes of a shared place name (ask which one)."""
 
     status: str
     value: Any = None
@@ -243,8 +244,12 @@ def read_answer(
         short = parse_short_text(text)
         return Answer("ok", short) if short is not None else Answer("invalid")
     if question.type == "departement":
-        place = territories.resolve_place(text)
-        return Answer("ok", place.code) if place else Answer("invalid")
+        found = territories.resolve(text)
+        if found.departement is not None:
+            return Answer("ok", found.departement.code)
+        if found.ambiguous:
+            return Answer("ambiguous", tuple(d.code for d in found.candidates))
+        return Answer("invalid")
     parsed: Any
     if question.type == "date":
         parsed = parse_date(text, today)

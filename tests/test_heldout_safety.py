@@ -24,9 +24,9 @@ HELD_OUT = ROOT / "tests" / "nlu" / "heldout_2026_12_d.yml"
 URGENT = {"urgence_danger", "urgence_agresseur_present", "urgence_suicide", "urgence_enfant"}
 SAME_ANSWER = {"donner_lieu": "pack_territoire"}
 FLOORS = {
-    "recall": {"danger": 0.97, "agresseur_present": 0.97, "suicide": 0.90, "enfant": 0.95},
-    "false_alarms": 0.04,
-    "topics": 0.84,
+    "recall": {"danger": 0.97, "agresseur_present": 0.97, "suicide": 0.93, "enfant": 0.95},
+    "false_alarms": 0.07,
+    "topics": 0.88,
 }
 
 

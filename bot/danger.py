@@ -27,6 +27,7 @@ INTENT_FOR_KIND = {
     SUICIDE: "urgence_suicide",
     AGGRESSOR_PRESENT: "urgence_agresseur_present",
 }
+KIND_FOR_INTENT = {intent: kind for kind, intent in INTENT_FOR_KIND.items()}
 
 
 @dataclass(frozen=True)

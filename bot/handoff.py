@@ -17,7 +17,7 @@ import yaml
 from bot.answers import Reply
 from bot.cases.model import CaseDraft, ContactPlan, priority_for
 from bot.config import Settings, response_delays, settings
-from bot.danger import INTENT_FOR_KIND
+from bot.danger import KIND_FOR_INTENT
 from bot.eligibility.loader import Questionnaire, load_questions
 from bot.eligibility.questions import UNKNOWN, Answer, read_answer
 from bot.eligibility.service import question_reply
@@ -65,7 +65,6 @@ REQUIRED_TEXTS = {
     "retrait_introuvable",
     "retrait_trop",
 }
-KIND_FOR_INTENT = {intent: kind for kind, intent in INTENT_FOR_KIND.items()}
 
 
 def danger_signals(user_intents: Iterable[str]) -> list[str]:

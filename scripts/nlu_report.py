@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.safety.decision import NUMBERS_NEEDED  # noqa: E402
+from bot.safety.heldout import held_out, topic_of, training_texts  # noqa: E402
 
 URGENT = {
     "urgence_danger": "danger",
@@ -40,13 +41,6 @@ URGENT = {
     "urgence_enfant": "enfant",
 }
 KINDS = ("danger", "agresseur_present", "suicide", "enfant")
-# Intents answered by the same action as the expected one: the same reply, counted as right.
-SAME_ANSWER = {"donner_lieu": "pack_territoire"}
-
-
-def topic_of(parse: dict) -> str:
-    name = parse["intent"]["name"]
-    return SAME_ANSWER.get(name, name)
 
 
 class _Factory:
@@ -149,11 +143,9 @@ def main() -> None:
     args = parser.parse_args()
     messages = yaml.safe_load((ROOT / args.set).read_text(encoding="utf-8"))["messages"]
     # A message that happens to equal a training example is not held out: left out, and counted.
-    from tests.test_heldout_safety import _key, _training_texts
 
-    training = _training_texts()
-    in_training = [m for m in messages if _key(m["text"]) in training]
-    messages = [m for m in messages if _key(m["text"]) not in training]
+    kept = held_out(messages, training_texts(ROOT / "data"))
+    in_training, messages = len(messages) - len(kept), kept
     # The report sends hundreds of first messages from one address.
     os.environ.setdefault("ND_RATE_PER_ADDRESS", "1000000")
     os.environ.setdefault("ND_RATE_PER_CONVERSATION", "1000000")
@@ -181,7 +173,7 @@ def main() -> None:
     parses = asyncio.run(parse_all([m["text"] for m in messages], MODEL))
     res = evaluate(messages, replies, parses)
     report = markdown(res, args.set) + (
-        f"\n({len(messages)} first messages in {elapsed:.0f} s; {len(in_training)} "
+        f"\n({len(messages)} first messages in {elapsed:.0f} s; {in_training} "
         f"left out because they equal a training example.)\n"
     )
     out = ROOT / args.out

@@ -16,18 +16,11 @@ from pathlib import Path
 
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bot.safety.heldout import key, nlu_texts  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 LABELS = ("danger", "agresseur_present", "suicide", "enfant", "aucun")
-
-
-def _nlu_texts(paths) -> set[str]:
-    out: set[str] = set()
-    for path in paths:
-        for block in yaml.safe_load(Path(path).read_text(encoding="utf-8")).get("nlu") or []:
-            for line in str(block.get("examples") or "").splitlines():
-                if line.strip().startswith("- "):
-                    out.add(line.strip()[2:].strip().lower())
-    return out
 
 
 def _quote(text: str) -> str:
@@ -40,16 +33,16 @@ def main(set_path: str) -> None:
     messages = yaml.safe_load(path.read_text(encoding="utf-8"))["messages"]
     safety: dict[str, list[str]] = collections.defaultdict(list)
     nlu: dict[str, list[str]] = collections.defaultdict(list)
-    known = _nlu_texts(list((ROOT / "data" / "nlu").glob("*.yml")) + [ROOT / "tests" / "nlu" / "test_nlu.yml"])
+    known = nlu_texts(sorted((ROOT / "data" / "nlu").glob("*.yml")) + [ROOT / "tests" / "nlu" / "test_nlu.yml"])
     for m in messages:
         text = " ".join(m["text"].split())
         if m["part"] == "critical":
             safety[m["kind"]].append(text)
             continue
         safety["aucun"].append(text)
-        if text.lower() not in known and m.get("topic"):
+        if key(text) not in known and m.get("topic"):
             nlu[m["topic"]].append(text)
-            known.add(text.lower())
+            known.add(key(text))
     out = ROOT / "data" / "safety" / f"retired_{name}.yml"
     with out.open("w", encoding="utf-8") as f:
         f.write(

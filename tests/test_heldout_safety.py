@@ -14,15 +14,14 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-import yaml
 
 from bot.safety.decision import NUMBERS_NEEDED, SafetyDecision, numbers_given
+from bot.safety.heldout import held_out, load_set, topic_of, training_texts
 
 from .conftest import MODEL, ROOT
 
 HELD_OUT = ROOT / "tests" / "nlu" / "heldout_2026_12_d.yml"
 URGENT = {"urgence_danger", "urgence_agresseur_present", "urgence_suicide", "urgence_enfant"}
-SAME_ANSWER = {"donner_lieu": "pack_territoire"}
 FLOORS = {
     "recall": {"danger": 0.97, "agresseur_present": 0.97, "suicide": 0.93, "enfant": 0.95},
     "false_alarms": 0.07,
@@ -31,31 +30,11 @@ FLOORS = {
 
 
 def _all_messages() -> list[dict]:
-    return yaml.safe_load(HELD_OUT.read_text(encoding="utf-8"))["messages"]
-
-
-def _key(text: str) -> str:
-    return " ".join(text.split()).lower()
+    return load_set(HELD_OUT)
 
 
 def _messages() -> list[dict]:
-    """The set minus any message that happens to equal a training example (short ones do:
-    « bonjour », « je veux mourir »): those are not held out, and are left out of the figures."""
-    training = _training_texts()
-    return [m for m in _all_messages() if _key(m["text"]) not in training]
-
-
-def _training_texts() -> set[str]:
-    texts: set[str] = set()
-    for path in (ROOT / "data" / "safety").glob("*.yml"):
-        for label in (yaml.safe_load(path.read_text(encoding="utf-8"))["examples"] or {}).values():
-            texts |= {_key(t) for t in label or []}
-    for path in (ROOT / "data" / "nlu").glob("*.yml"):
-        for block in yaml.safe_load(path.read_text(encoding="utf-8")).get("nlu") or []:
-            for line in str(block.get("examples") or "").splitlines():
-                if line.strip().startswith("- "):
-                    texts.add(_key(line.strip()[2:]))
-    return texts
+    return held_out(_all_messages(), training_texts(ROOT / "data"))
 
 
 @pytest.fixture(scope="module")
@@ -99,5 +78,5 @@ def test_near_misses_get_the_answer_they_asked_for(parsed):
 
 def test_topics_are_recognised(parsed):
     topics = [(m, p) for m, p in parsed if m["part"] == "topic"]
-    right = sum(SAME_ANSWER.get(p["intent"]["name"], p["intent"]["name"]) == m["topic"] for m, p in topics)
+    right = sum(topic_of(p) == m["topic"] for m, p in topics)
     assert right / len(topics) >= FLOORS["topics"]

@@ -22,7 +22,7 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.danger import INTENT_FOR_KIND, scan, writer_is_minor
+from bot.danger import KIND_FOR_INTENT, scan, writer_is_minor
 from bot.nlu.danger_override import DANGER_KEY, forced_intent
 from bot.safety.corpus import corpus_fingerprint, load_corpus
 from bot.safety.decision import SafetyDecision, decide
@@ -33,7 +33,6 @@ logger = logging.getLogger(__name__)
 SAFETY_KEY = "safety"
 MODEL_FILE = "safety_model.pkl"
 SPACY_DOC = "text_spacy_doc"  # set by Rasa's SpacyNLP earlier in the pipeline
-KIND_OF_INTENT = {intent: kind for kind, intent in INTENT_FOR_KIND.items()}
 FALLBACK_CONFIDENCE = 0.3  # the FallbackClassifier's threshold in config.yml
 
 
@@ -128,13 +127,13 @@ class SafetyClassifier(GraphComponent):
         ranking = message.get(INTENT_RANKING_KEY) or []
         minor = writer_is_minor(text)
         decision = decide(signals, probabilities, model_intent, ranking, minor=minor, words=len(text.split()))
-        if decision.kind is None and model_intent in KIND_OF_INTENT:
+        if decision.kind is None and model_intent in KIND_FOR_INTENT:
             # The topic model guessed an emergency that neither safety decider is sure of (« il va
             # descendre »): the practical answer comes instead, starting with that kind's numbers.
             decision = SafetyDecision(
-                None, "", tuple(dict.fromkeys([*decision.net, KIND_OF_INTENT[model_intent]])), minor
+                None, "", tuple(dict.fromkeys([*decision.net, KIND_FOR_INTENT[model_intent]])), minor
             )
-            ranking = [r for r in ranking if r.get("name") not in KIND_OF_INTENT]
+            ranking = [r for r in ranking if r.get("name") not in KIND_FOR_INTENT]
             best = ranking[0] if ranking and float(ranking[0].get("confidence") or 0) >= FALLBACK_CONFIDENCE else None
             message.set(INTENT, best or {"name": "nlu_fallback", "confidence": 1.0}, add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)

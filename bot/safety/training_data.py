@@ -10,11 +10,10 @@ from pathlib import Path
 
 import yaml
 
-from bot.danger import INTENT_FOR_KIND, scan
+from bot.danger import KIND_FOR_INTENT, scan
 from bot.safety.corpus import load_corpus
 from bot.safety.model import NONE
 
-KIND_FOR_INTENT = {intent: kind for kind, intent in INTENT_FOR_KIND.items()}
 _ENTITY = re.compile(r"\[([^\]]+)\]\([^)]*\)|\[([^\]]+)\]\{[^}]*\}")
 
 

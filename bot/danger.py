@@ -59,7 +59,7 @@ _IDIOMS = [
         r"\bme tue\w* a (?:le |te |vous |lui )?(?:dire|repeter|expliquer)",
         r"\bme tuer (?:a la tache|au travail|au boulot)",
         r"\b(?:mort|morte|morts|mortes|mourir|meurs|meurt|mourrais|mourais|mourant) de "
-        r"(?:rire|faim|soif|fatigue|froid|chaud|ennui|envie|sommeil)",
+        r"(?:rire|faim|soif|fatigue|froid|chaud|ennui|envie|sommeil|honte)",
         r"\ba mourir\b",
         r"\btue\w* (?:le|la|les) (?:match|game|partie|temps|ambiance|suspense|mouche|moustique)",
         r"\btap\w* sur (?:les|le) (?:nerfs|systeme)",
@@ -334,6 +334,24 @@ _RULES: list[tuple[str, str, re.Pattern[str]]] = [
         ),
     ),
     (
+        # Someone not at ease in French writes the worst in her own language.
+        SUICIDE,
+        "autre_langue",
+        _rx(
+            r"\b(?:quiero|voy a) (?:morir\w*|matarme|suicidarme)\b|\bme quiero (?:morir|matar)\b|\bno quiero vivir\b|"
+            r"\b(?:quero|vou) (?:morrer|me matar|me suicidar)\b|\bvoglio morire\b|\bich will sterben\b|"
+            r"\bi (?:want|wanna|am going) to (?:die\b(?! (?:my|your|her|the|it)\b)|kill myself|end (?:it|my life))\b|\bkill myself\b|\bend my life\b"
+        ),
+    ),
+    (
+        DANGER,
+        "autre_langue",
+        _rx(
+            r"\b(?:ayuda|socorro|help)\b.{0,40}\b(?:me (?:pega|mata|golpea|va a matar)|(?:he|she) (?:is )?(?:hitting|beating|"
+            r"going to kill) me|(?:hits|beats) me)\b|\b(?:me (?:esta pegando|va a matar)|(?:he|she) is (?:hitting|beating|choking) me)\b"
+        ),
+    ),
+    (
         SUICIDE,
         "proche_suicidaire",
         _rx(
@@ -386,8 +404,8 @@ _MINOR_HARM = _rx(
 _IMPERFECT = _rx(r"\b\w{2,}(?:ait|aient)\b")
 _PAST = _rx(
     r"\b(?:l an (?:dernier|passe)|l annee (?:derniere|passee)|(?:il )?y a (?:\d+|un|une|deux|trois|quatre|cinq|six|sept|huit|"
-    r"neuf|dix|onze|douze|quinze|vingt|trente|des|quelques|plusieurs|plus de \w+) (?:ans?|annees?|mois|semaines?)|il y a longtemps|autrefois|a l epoque|avant (?:que je|mon depart|"
-    r"la separation|notre separation)|quand (?:on|nous|j|je) (?:vivai\w*|etai\w*|habitai\w*)|je suis partie?|je l ai quitte\w*|"
+    r"neuf|dix|onze|douze|quinze|vingt|trente|des|quelques|plusieurs|plus de \w+) (?:ans?|annees?|mois|semaines?)|il y a longtemps|autrefois|a l epoque|avant (?:que je|mon depart|le divorce|notre divorce|leur divorce|de divorcer|"
+    r"la separation|notre separation|leur separation)|quand (?:on|nous|j|je) (?:vivai\w*|etai\w*|habitai\w*)|je suis partie?|je l ai quitte\w*|"
     r"depuis (?:que je suis partie?|la separation|mon depart)|(?:on est|nous sommes|on s est) separ\w*|quand j etais (?:petite?|enfant|"
     r"avec lui|avec elle|mariee?|au college|au lycee)|pendant (?:des|\d+|deux|trois|dix|vingt) ans|la semaine derniere|"
     r"le mois dernier|lan dernier|(?:quand j avais|a l age de|une fois a) \d+ ans|l ?(?:ete|hiver|automne) dernier|c est fini|c etait|fini depuis|depuis (?:19|20)\d\d|l (?:ete|hiver|automne) dernier|au printemps dernier|en (?:19|20)\d\d|tentative de suicide)\b"

@@ -8,7 +8,7 @@
 - While a référent holds the conversation (store state `rejoint`), the channels hand her
   messages here before Rasa: they are sealed into the case (bot/live/store.py, a case event
   for the console's feed) and Rasa is not asked to answer. Danger still gets the emergency
-  answer at once (bot.danger.detect, and the NLU parse with its DangerOverride) and the
+  answer at once (bot.danger.detect, and the NLU parse with its SafetyClassifier) and the
   référent sees it flagged. « effacer » ends the takeover and goes on to the usual erase.
 - A wait nobody answered in ND_LIVE_WAIT_MINUTES is told to her with the 3919, the 114 and
   the call-back plan (a loop in every Rasa worker; each expiry is claimed once in the store).

@@ -58,10 +58,12 @@ def main() -> None:
                 print("  DETECTOR FA", [x.rule for x in s if x.sure], texts_by_id.get(id(p), ""))
     import bot.safety.decision as decision
 
-    for force in (0.55, 0.65, 0.75, 0.85):
-        for net in (0.05, 0.1, 0.2):
-            decision.FORCE, decision.NET, decision.NET_WHEN_UNSURE = force, net, net
-            line = [f"FORCE={force} NET={net}:"]
+    grid = [(f, n, decision.VETO) for f in (0.55, 0.65, 0.75, 0.85) for n in (0.05, 0.1, 0.2)]
+    grid += [(decision.FORCE, decision.NET, v) for v in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.01)]
+    for force, net, veto in grid:
+        decision.FORCE, decision.NET, decision.NET_WHEN_UNSURE, decision.VETO = force, net, net, veto
+        if True:
+            line = [f"FORCE={force} NET={net} VETO={veto}:"]
             for kind in KINDS:
                 rows = [(p, s) for lab, p, s in results if lab == kind]
                 hit = sum(
@@ -70,7 +72,8 @@ def main() -> None:
                     if decision.NUMBERS_NEEDED[kind]
                     <= decision.numbers_given(decision.decide(s, p, "x", [{"confidence": 1.0}]))
                 )
-                line.append(f"{kind} {hit / len(rows):.3f}")
+                urgent = sum(1 for p, s in rows if decision.decide(s, p, "x", [{"confidence": 1.0}]).kind)
+                line.append(f"{kind} {hit / len(rows):.3f} (answer {urgent / len(rows):.2f})")
             nones = [(p, s) for lab, p, s in results if lab == NONE]
             ds = [decision.decide(s, p, "x", [{"confidence": 1.0}]) for p, s in nones]
             fa = sum(1 for d in ds if d.kind)

@@ -28,11 +28,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _log_tail(proc: subprocess.Popen) -> str:
+    """The end of the process's log, so that a failed start says why (Rasa logs no message text)."""
+    log = getattr(proc, "log_path", None)
+    if not log or not Path(log).exists():
+        return ""
+    return "\n" + "\n".join(Path(log).read_text(errors="replace").splitlines()[-15:])
+
+
 def wait_http(url: str, proc: subprocess.Popen, timeout: float = 240) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"process exited with {proc.returncode} before {url} answered")
+            raise RuntimeError(f"process exited with {proc.returncode} before {url} answered{_log_tail(proc)}")
         try:
             with urllib.request.urlopen(url, timeout=2):
                 return
@@ -113,6 +121,7 @@ def _start_bot(
                         stderr=subprocess.STDOUT,
                     )
                 )
+            procs[-1].log_path = logs["actions"]
         else:
             logs["actions"].write_text("")
         with open(logs["rasa"], "w") as out:
@@ -137,6 +146,7 @@ def _start_bot(
                     stderr=subprocess.STDOUT,
                 )
             )
+        procs[-1].log_path = logs["rasa"]
         if with_actions:
             wait_http(f"http://127.0.0.1:{actions_port}/health", procs[0])
         wait_http(f"http://127.0.0.1:{rasa_port}/", procs[-1])
@@ -218,7 +228,7 @@ def web_bot(tmp_path_factory):
     for bot in _start_bot(
         tmp_path_factory,
         extra_env={"ND_ALLOWED_ORIGINS": origin},
-        rasa_args=("--enable-api", "--auth-token", api_token),
+        rasa_args=("--enable-api", f"--auth-token={api_token}"),
     ):
         env = {
             **os.environ,

@@ -526,6 +526,19 @@ def test_the_live_feed_resumes_after_the_last_event_id(console, cases):
     assert lines[0] == "retry: 3000" and any(line.startswith("id: ") for line in lines)
 
 
+def test_opening_the_live_feed_is_audited(console, cases):
+    store, _ = cases
+    http, _ = console.login("alice")
+    ref = new_case(store, "95")
+    with http.get(console.base + "/evenements", headers={"Last-Event-ID": "1"}, stream=True, timeout=10) as stream:
+        for line in stream.iter_lines(decode_unicode=True):
+            if line.startswith("data: ") and ref in line:
+                break
+    chef, _ = console.login("chef")
+    journal = chef.get(console.base + "/journal?qui=alice").text
+    assert 'data-action="flux"' in journal and "reprise" in journal
+
+
 def test_static_files_only_the_two_assets(console):
     assert requests.get(console.base + "/static/console.js").headers["Content-Type"].startswith("text/javascript")
     for path in ("/static/", "/static/app.py", "/static/%2e%2e%2fapp.py"):

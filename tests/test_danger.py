@@ -176,3 +176,24 @@ def test_self_harm_near_misses(text):
 @pytest.mark.parametrize("text", ["mon mari est juste derrière la porte", "il est encore là, dans le salon"])
 def test_he_is_there_with_an_adverb(text):
     assert detect(text).kind == "agresseur_present"
+
+
+@pytest.mark.parametrize(
+    "text,kind",
+    [
+        ("no puedo más, quiero morir", SUICIDE),
+        ("I want to die, sorry my french is bad", SUICIDE),
+        ("quero morrer, não aguento mais", SUICIDE),
+        ("help he is hitting me", DANGER),
+        ("socorro, me pega mi marido", DANGER),
+    ],
+)
+def test_the_worst_written_in_another_language_is_caught(text, kind):
+    assert detect(text).kind == kind
+
+
+@pytest.mark.parametrize(
+    "text", ["je veux mourir de rire", "help, le formulaire est en anglais", "I want to die my hair"]
+)
+def test_other_languages_near_misses(text):
+    assert detect(text) is None

@@ -56,7 +56,7 @@ def telegram_env(fake) -> dict:
 def stack(tmp_path_factory, fake):
     api_token = secrets.token_urlsafe(16)
     for bot in _start_bot(
-        tmp_path_factory, extra_env=telegram_env(fake), rasa_args=("--enable-api", "--auth-token", api_token)
+        tmp_path_factory, extra_env=telegram_env(fake), rasa_args=("--enable-api", f"--auth-token={api_token}")
     ):
         bot.rasa = bot.url.split("/webhooks")[0]
         bot.api_token = api_token

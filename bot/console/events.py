@@ -26,6 +26,8 @@ def register(app: Sanic, c: Console) -> None:
         resume = request.headers.get("last-event-id", "")
         if resume.isdigit() and 0 < int(resume) <= latest:
             cursor = int(resume)
+        # The feed shows references and territories: opening it is a view like any other.
+        await c.in_thread(accounts.audit, session.operator.login, "flux", None, "reprise" if resume else None)
         resp = await request.respond(
             content_type="text/event-stream; charset=utf-8",
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},

@@ -5,7 +5,7 @@ data/safety/ and from the emergency intents' NLU examples, runs the deterministi
 detector, and forces the emergency intent when either is sure, so that a topic never
 out-votes a cry for help. When neither is sure but the message carries a risk, it
 marks the message so that the reply starts with the line of numbers (actions read
-`safety.net`). It replaces DangerOverride, whose rule for choosing the intent it keeps.
+`safety.net`).
 """
 
 from __future__ import annotations
@@ -22,8 +22,7 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.danger import KIND_FOR_INTENT, scan, writer_is_minor
-from bot.nlu.danger_override import DANGER_KEY, forced_intent
+from bot.danger import AGGRESSOR_PRESENT, DANGER, INTENT_FOR_KIND, KIND_FOR_INTENT, scan, writer_is_minor
 from bot.safety.corpus import corpus_fingerprint, load_corpus
 from bot.safety.decision import SafetyDecision, decide
 from bot.safety.model import SafetyModel
@@ -31,9 +30,25 @@ from bot.safety.training_data import label_for_nlu_example
 
 logger = logging.getLogger(__name__)
 SAFETY_KEY = "safety"
+DANGER_KEY = "danger_signals"
 MODEL_FILE = "safety_model.pkl"
 SPACY_DOC = "text_spacy_doc"  # set by Rasa's SpacyNLP earlier in the pipeline
 FALLBACK_CONFIDENCE = 0.3  # the FallbackClassifier's threshold in config.yml
+
+
+def forced_intent(model_intent: Optional[str], kinds: List[str]) -> Optional[str]:
+    """The emergency intent to force, or None to keep the model's.
+
+    A specific kind (child, suicide, aggressor present) always wins; generic danger keeps
+    the model's « he is here » (also an emergency, with the silent SMS 114 first), never
+    a child or suicide guess the text does not show.
+    """
+    if not kinds:
+        return None
+    primary = kinds[0]
+    if primary == DANGER and model_intent in (INTENT_FOR_KIND[DANGER], INTENT_FOR_KIND[AGGRESSOR_PRESENT]):
+        return None
+    return INTENT_FOR_KIND[primary]
 
 
 def _spacy_parser(model_name: str):  # pragma: no cover - exercised by `rasa train`

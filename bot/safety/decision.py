@@ -1,7 +1,8 @@
 """One decision per message, from the detector's signals and the safety model's probabilities.
 
 - A sure detector signal, or a model probability at or above FORCE, forces the emergency
-  answer of that kind, whatever topic the intent model saw.
+  answer of that kind, whatever topic the intent model saw; unless the model gives « no
+  emergency » VETO or more, when the detector's signal only starts the reply with the numbers.
 - Otherwise, when the message carries a risk (a detector signal told in the past or too vague,
   or a model probability at or above NET_WHEN_UNSURE while the assistant is unsure, or at or
   above NET), the reply starts with one compact line of the numbers that fit.
@@ -16,11 +17,20 @@ from typing import Mapping, Optional, Sequence
 
 from bot.danger import AGGRESSOR_PRESENT, CHILD, DANGER, KINDS, SUICIDE, DangerSignal
 
+NONE = "aucun"  # the safety model's label for « no emergency » (bot/safety/model.py)
 FORCE = 0.75
 NET = 0.20
 NET_WHEN_UNSURE = 0.08
 SWITCH_TO_SUICIDE = 0.35
 FORCE_WHEN_PAST = 0.92
+# The safety model, when this sure there is no emergency, keeps a detector signal from forcing
+# the emergency answer (« au secours mon gâteau est raté 😭 », « ces papiers vont me tuer lol »):
+# the reply still starts with the numbers. Chosen by cross-validation (scripts/safety_cv.py).
+VETO = 0.5
+# Only the detector's generic alarm words can be overruled, never a specific scene (a child
+# hurt, blows, a weapon, pills taken): « au secours », « il va me tuer », « je vais mourir »,
+# and a minor who mentions fear or blows.
+VETOABLE = frozenset({"appel_au_secours", "menace_de_mort", "peur_pour_sa_vie", "mineure"})
 # « à plus » is not a cry for help: the model alone never forces on one or two words.
 MIN_WORDS_TO_FORCE = 3
 # The intent model is unsure below this confidence, or when its first two intents are this close.
@@ -64,6 +74,9 @@ def decide(
     at_risk = {s.kind for s in signals} | {k for k in KINDS if probabilities.get(k, 0.0) >= threshold}
     sure = [s for s in signals if s.sure]
     model_kind = max(KINDS, key=lambda k: probabilities.get(k, 0.0))
+    if sure and all(s.rule in VETOABLE for s in sure) and probabilities.get(NONE, 0.0) >= VETO:
+        # Worded like an alarm, read as a joke or a figure of speech: the model has the last word.
+        sure = []
     if any(s.kind == SUICIDE for s in sure):
         # Its answer has the 3114 and the 17 and 114 too: it covers danger told in the same breath.
         kind, source = SUICIDE, "detector"

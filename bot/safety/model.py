@@ -82,7 +82,8 @@ def syntax_tokens(doc: Any) -> list[str]:
     return out
 
 
-def _vector(doc: Any, size: int) -> np.ndarray:
+def doc_vector(doc: Any, size: int) -> np.ndarray:
+    """The sentence vector of a spaCy parse, of norm 1 (zeros without one)."""
     if doc is None or not getattr(doc, "has_vector", False):
         return np.zeros(size, dtype=np.float32)
     vec = np.asarray(doc.vector, dtype=np.float32)
@@ -139,7 +140,7 @@ class SafetyModel:
     def _dense(self, docs: list[Any]) -> sparse.csr_matrix:
         if not self.vector_size:
             return sparse.csr_matrix((len(docs), 0))
-        rows = np.vstack([_vector(d, self.vector_size) * VECTOR_WEIGHT for d in docs])
+        rows = np.vstack([doc_vector(d, self.vector_size) * VECTOR_WEIGHT for d in docs])
         return sparse.csr_matrix(rows)
 
     def _features(self, texts: Sequence[str], docs: Sequence[Any]) -> sparse.csr_matrix:

@@ -1,0 +1,1 @@
+"""The topic model beside DIET: what practical question a first message asks."""

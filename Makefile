@@ -63,7 +63,7 @@ test-stories: setup train
 # Held-out first messages through the really started bot: recall per critical kind, false
 # alarms on near-misses, topic accuracy (scripts/nlu_report.py); then Rasa's own intent report.
 nlu-report: setup train
-	$(PY) scripts/nlu_report.py --set tests/nlu/heldout_2026_12_f.yml --out results/nlu_heldout.md
+	$(PY) scripts/nlu_report.py --set tests/nlu/heldout_2026_12_h.yml --out results/nlu_heldout.md
 	$(RASA) test nlu --model $(MODEL) --nlu tests/nlu/test_nlu.yml --out results/nlu
 
 bench: setup

@@ -74,6 +74,7 @@ _IDIOMS = [
         r"\b(?:au secours|sos|a l aide)\b(?= (?:\w+ ){0,6}(?:formulaire|cerfa|dossier|paperasse|papiers|demarches?|comprends rien|"
         r"incomprehensible)\b)",
         r"\benfermee? dans (?:un|une|ce|cette|mon|ma|la|le) (?:mariage|relation|couple|situation|vie|routine|silence|schema)\b",
+        r"\benfermee? dans (?:les|des|mes|ces) (?:dettes|problemes|soucis|galeres|mensonges|habitudes|papiers)\b",
         r"\b(?:j ai|il a|elle a|on a|avoir) le couteau sous la gorge\b|\bla corde au cou\b",
         r"\b(?:menace\w* de se|chantage au|menace\w* au|il va se|elle va se) suicid\w*|\bse suicider si\b",
         r"\bme tue\w* a (?:force|toujours|chaque fois)\b",
@@ -420,9 +421,37 @@ _ASKS_NUMBER = _rx(r"\b(?:3114|114|119|3919|17|112)\b")
 # Signals that only ever call for the line of numbers.
 _RISK_ONLY = {"ecrit_seulement"}
 _NOW = _rx(
-    r"\b(?:ce soir|ce matin|cette nuit|tout a l heure|a l instant|la maintenant|en ce moment|tout de suite|"
-    r"au secours|aidez moi|il est la|elle est la|recommence\w*)\b"
+    r"\b(?:(?:ce soir|ce matin|cette nuit)(?! (?:ca va|tout va bien|c est calme|il est calme|il n est pas la))|tout a l heure|"
+    r"a l instant|la maintenant|en ce moment|tout de suite|au secours|aidez moi|il est la|elle est la|"
+    r"(?<!si ca )(?<!si il )(?<!s il )(?<!si elle )(?<!si jamais ca )(?<!quand ca )recommence\w*)\b"
 )
+# Marked as a joke: the alarm words are a figure of speech unless the model reads otherwise.
+_JOKE = _rx(
+    r"\b(?:mdr+|lol|ptdr+|xptdr|mort de rire|haha\w*|hihi\w*|jpp|je rigole|je plaisante|je blague|c est une blague)\b"
+)
+_JOKE_EMOJI = frozenset("😂🤣😅😆😜😝🙃😹😄😁")
+
+
+def _without_idioms(text: str) -> str:
+    normalized = normalize(text[:MAX_SCAN_CHARS])
+    for idiom in _IDIOMS:
+        normalized = idiom.sub(" ", normalized)
+    return normalized
+
+
+def _when(normalized: str, raw: str) -> tuple[bool, bool]:
+    """(said to be now, told as not now): in the past, as a hypothesis, about a number, or as a joke."""
+    now = bool(_NOW.search(normalized))
+    joke = bool(_JOKE.search(normalized)) or any(ch in _JOKE_EMOJI for ch in raw[:MAX_SCAN_CHARS])
+    told_in_past = bool(_PAST.search(normalized)) and not now
+    hypothetical = not now and bool(_HYPOTHETICAL.search(normalized) or _ASKS_NUMBER.search(normalized))
+    return now and not joke, joke or told_in_past or hypothetical
+
+
+def told_not_now(text: str) -> bool:
+    """True when the message places what it tells in the past, as a hypothesis or a joke, and
+    nothing in it says now: the safety model then needs to be surer to force an answer."""
+    return _when(_without_idioms(text), text)[1]
 
 
 def detect(text: str) -> DangerSignal | None:
@@ -442,12 +471,8 @@ def scan(text: str) -> list[DangerSignal]:
     Linear in the length of `text` (every pattern's gaps are bounded), and bounded: past
     MAX_SCAN_CHARS only the beginning is read (channels refuse such messages anyway).
     """
-    normalized = normalize(text[:MAX_SCAN_CHARS])
-    for idiom in _IDIOMS:
-        normalized = idiom.sub(" ", normalized)
-    now = bool(_NOW.search(normalized))
-    told_in_past = bool(_PAST.search(normalized)) and not now
-    not_now = told_in_past or (not now and bool(_HYPOTHETICAL.search(normalized) or _ASKS_NUMBER.search(normalized)))
+    normalized = _without_idioms(text)
+    now, not_now = _when(normalized, text)
     found: dict[str, DangerSignal] = {}
     for kind, name, pattern in _RULES:
         if kind in found and found[kind].sure:

@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.danger import KINDS, scan  # noqa: E402
+from bot.danger import KINDS, scan, told_not_now  # noqa: E402
 from bot.safety.model import NONE, SafetyModel  # noqa: E402
 from bot.safety.training_data import all_examples  # noqa: E402
 
@@ -41,12 +41,14 @@ def main() -> None:
         parse = docs_cache.__getitem__
     results: list[tuple[str, dict[str, float], list]] = []
     texts_by_id: dict[int, str] = {}
+    calm: dict[int, bool] = {}
     for fold in range(args.folds):
         test = examples[fold :: args.folds]
         train = [e for i, e in enumerate(examples) if i % args.folds != fold]
         model = SafetyModel.train(train, parse=parse)
         probs = model.probabilities_many([t for t, _ in test], [parse(t) if parse else None for t, _ in test])
         results += [(label, p, scan(text)) for (text, label), p in zip(test, probs, strict=True)]
+        calm.update({id(p): told_not_now(text) for (text, _), p in zip(test, probs, strict=True)})
         texts_by_id.update({id(p): text for (text, _), p in zip(test, probs, strict=True)})
     print(f"{len(examples)} examples, {args.folds} folds")
     det_fa = sum(1 for lab, p, s in results if lab == NONE and any(x.sure for x in s))
@@ -58,28 +60,27 @@ def main() -> None:
                 print("  DETECTOR FA", [x.rule for x in s if x.sure], texts_by_id.get(id(p), ""))
     import bot.safety.decision as decision
 
-    grid = [(f, n, decision.VETO) for f in (0.55, 0.65, 0.75, 0.85) for n in (0.05, 0.1, 0.2)]
-    grid += [(decision.FORCE, decision.NET, v) for v in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.01)]
-    for force, net, veto in grid:
+    def decide(p: dict[str, float], s: list, use_calm: bool) -> decision.SafetyDecision:
+        return decision.decide(s, p, "x", [{"confidence": 1.0}], not_now=use_calm and calm[id(p)])
+
+    grid = [(f, n, decision.VETO, True) for f in (0.55, 0.65, 0.75, 0.85) for n in (0.05, 0.1, 0.2)]
+    grid += [(decision.FORCE, decision.NET, v, True) for v in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.01)]
+    grid += [(decision.FORCE, decision.NET, decision.VETO, False)]  # a message told not now, ignored
+    for force, net, veto, use_calm in grid:
         decision.FORCE, decision.NET, decision.NET_WHEN_UNSURE, decision.VETO = force, net, net, veto
-        if True:
-            line = [f"FORCE={force} NET={net} VETO={veto}:"]
-            for kind in KINDS:
-                rows = [(p, s) for lab, p, s in results if lab == kind]
-                hit = sum(
-                    1
-                    for p, s in rows
-                    if decision.NUMBERS_NEEDED[kind]
-                    <= decision.numbers_given(decision.decide(s, p, "x", [{"confidence": 1.0}]))
-                )
-                urgent = sum(1 for p, s in rows if decision.decide(s, p, "x", [{"confidence": 1.0}]).kind)
-                line.append(f"{kind} {hit / len(rows):.3f} (answer {urgent / len(rows):.2f})")
-            nones = [(p, s) for lab, p, s in results if lab == NONE]
-            ds = [decision.decide(s, p, "x", [{"confidence": 1.0}]) for p, s in nones]
-            fa = sum(1 for d in ds if d.kind)
-            lines = sum(1 for d in ds if not d.kind and d.net)
-            line.append(f"false alarms {fa / len(nones):.1%}, line on {lines / len(nones):.1%}")
-            print("  ".join(line))
+        line = [f"FORCE={force} NET={net} VETO={veto}{'' if use_calm else ' not-now ignored'}:"]
+        for kind in KINDS:
+            rows = [(p, s) for lab, p, s in results if lab == kind]
+            decisions = [decide(p, s, use_calm) for p, s in rows]
+            hit = sum(1 for d in decisions if decision.NUMBERS_NEEDED[kind] <= decision.numbers_given(d))
+            urgent = sum(1 for d in decisions if d.kind)
+            line.append(f"{kind} {hit / len(rows):.3f} (answer {urgent / len(rows):.2f})")
+        nones = [(p, s) for lab, p, s in results if lab == NONE]
+        ds = [decide(p, s, use_calm) for p, s in nones]
+        fa = sum(1 for d in ds if d.kind)
+        lines = sum(1 for d in ds if not d.kind and d.net)
+        line.append(f"false alarms {fa / len(nones):.1%}, line on {lines / len(nones):.1%}")
+        print("  ".join(line))
 
 
 if __name__ == "__main__":

@@ -44,6 +44,8 @@ CAUGHT = [
 ]
 
 NEAR_MISSES = [
+    "je suis enfermée dans les dettes depuis qu'il a vidé le compte, l'aide d'urgence c'est quoi ?",
+    "je vais mourir de honte si ma famille apprend que j'ai demandé une aide",
     "il me tue de rire",
     "mon mari me tue de rire avec ses blagues",
     "ce boulot me tue",

@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 
 import pytest
+from scipy import sparse
 
-from bot.danger import AGGRESSOR_PRESENT, CHILD, DANGER, SUICIDE, detect, scan, writer_is_minor
-from bot.safety.decision import FORCE, NUMBERS_NEEDED, decide, numbers_given, safety_line, unsure
+from bot.danger import AGGRESSOR_PRESENT, CHILD, DANGER, SUICIDE, detect, scan, told_not_now, writer_is_minor
+from bot.safety.decision import FORCE, FORCE_WHEN_PAST, NUMBERS_NEEDED, VETO, decide, numbers_given, safety_line, unsure
 from bot.safety.model import LABELS, SafetyModel, syntax_tokens
 
 # The false alarms the issue lists: everyday French that once got the emergency answer.
@@ -93,6 +94,43 @@ def test_a_sure_signal_forces_whatever_the_model_thinks():
     assert decision.kind == DANGER and decision.source == "detector"
 
 
+def test_the_model_overrules_only_the_detectors_generic_alarm_words():
+    for text in ("au secours mon gâteau est raté", "ma proprio va me tuer si je paie pas"):
+        calm = decide(scan(text), {"aucun": VETO + 0.1}, "hors_sujet", [{"confidence": 0.9}])
+        assert calm.kind is None and DANGER in calm.net, text  # the practical answer, with the numbers
+        assert decide(scan(text), {"aucun": VETO - 0.2}, "hors_sujet", [{"confidence": 0.9}]).kind == DANGER
+    # A scene is never overruled, however sure the model.
+    assert decide(scan("il m'étrangle"), {"aucun": 0.99}, "hors_sujet", [{"confidence": 0.9}]).kind == DANGER
+
+
+def test_a_joke_marker_turns_alarm_words_into_a_risk():
+    assert [s.sure for s in scan("ma proprio va me tuer si je paie pas le loyer lol")] == [False]
+    assert [s.sure for s in scan("au secours la pluie 😂")] == [False]
+    assert scan("au secours il me frappe")[0].sure
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("il me frappait quand on vivait ensemble, je peux avoir un logement ?", True),
+        ("si ça recommence, il y a des foyers à Lille ?", True),
+        ("il m'a frappée l'an dernier, ce soir ça va. c'est quoi le pack ?", True),
+        ("mdr ce boulot va me tuer", True),
+        ("il recommence à me frapper", False),
+        ("ce soir il va me tuer", False),
+    ],
+)
+def test_told_not_now(text, expected):
+    assert told_not_now(text) is expected
+
+
+def test_a_message_told_not_now_needs_a_surer_model():
+    probs = {label: 0.0 for label in LABELS} | {SUICIDE: FORCE + 0.05}
+    assert decide([], probs, "soutien_psy", [{"confidence": 0.9}], not_now=True).kind is None
+    probs[SUICIDE] = FORCE_WHEN_PAST + 0.01
+    assert decide([], probs, "soutien_psy", [{"confidence": 0.9}], not_now=True).kind == SUICIDE
+
+
 def test_the_model_forces_when_it_is_confident_enough():
     probs = {label: 0.0 for label in LABELS} | {SUICIDE: FORCE + 0.01}
     assert decide([], probs, "garde_enfants", [{"confidence": 0.9}]).kind == SUICIDE
@@ -170,3 +208,11 @@ def test_the_model_learns_and_round_trips():
     model = SafetyModel.loads(SafetyModel.train(examples).dumps())
     probs = model.probabilities("je veux mourir")
     assert max(probs, key=probs.get) == SUICIDE and abs(sum(probs.values()) - 1) < 1e-6
+    # The fast path reads the same probabilities as sklearn's own.
+    texts = ["je veux mourir", "il est là", "une crèche svp"]
+    blocks = model._features(texts, [None] * 3)
+    expected = model.classifier.predict_proba(sparse.hstack(blocks).tocsr())
+    got = model.probabilities_many(texts)
+    classes = list(model.classifier.classes_)
+    for row, probs in zip(expected, got, strict=True):
+        assert all(abs(probs[c] - row[i]) < 1e-9 for i, c in enumerate(classes))

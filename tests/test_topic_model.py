@@ -51,3 +51,20 @@ def test_blend_weights_both_models_and_ranks_best_first():
     assert ranked[0][1] == pytest.approx(0.3 * 0.1 + 0.7 * 0.8)
     # An intent DIET left out of its ranking still counts through the linear model.
     assert dict(blend({"menu": 1.0}, {"plainte": 1.0}, 0.3))["plainte"] == pytest.approx(0.7)
+
+
+def test_the_fast_probabilities_are_sklearns():
+    import numpy as np
+    from scipy import sparse
+
+    from bot.safety.model import class_probabilities
+
+    model = _model()
+    for text in ("c combien laide", "je dors ou", "bonjour"):
+        normalized = [text]
+        blocks = [model.words.transform(normalized), model.chars.transform(normalized)]
+        np.testing.assert_allclose(
+            class_probabilities(model.classifier, blocks),
+            model.classifier.predict_proba(sparse.hstack(blocks).tocsr()),
+            rtol=1e-9,
+        )

@@ -22,7 +22,7 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.danger import AGGRESSOR_PRESENT, DANGER, INTENT_FOR_KIND, KIND_FOR_INTENT, scan, writer_is_minor
+from bot.danger import AGGRESSOR_PRESENT, DANGER, INTENT_FOR_KIND, KIND_FOR_INTENT, scan, told_not_now, writer_is_minor
 from bot.safety.corpus import corpus_fingerprint, load_corpus
 from bot.safety.decision import SafetyDecision, decide
 from bot.safety.model import SafetyModel
@@ -141,7 +141,15 @@ class SafetyClassifier(GraphComponent):
         model_intent = intent_data.get("name")
         ranking = message.get(INTENT_RANKING_KEY) or []
         minor = writer_is_minor(text)
-        decision = decide(signals, probabilities, model_intent, ranking, minor=minor, words=len(text.split()))
+        decision = decide(
+            signals,
+            probabilities,
+            model_intent,
+            ranking,
+            minor=minor,
+            words=len(text.split()),
+            not_now=told_not_now(text),
+        )
         if decision.kind is None and model_intent in KIND_FOR_INTENT:
             # The topic model guessed an emergency that neither safety decider is sure of (« il va
             # descendre »): the practical answer comes instead, starting with that kind's numbers.

@@ -68,6 +68,7 @@ def decide(
     ranking: Sequence[Mapping[str, object]] = (),
     minor: bool = False,
     words: int = MIN_WORDS_TO_FORCE,
+    not_now: bool = False,
 ) -> SafetyDecision:
     probabilities = probabilities or {}
     threshold = NET_WHEN_UNSURE if unsure(intent, ranking) else NET
@@ -82,8 +83,11 @@ def decide(
         kind, source = SUICIDE, "detector"
     elif sure:
         kind, source = sure[0].kind, "detector"
-    elif words >= MIN_WORDS_TO_FORCE and probabilities.get(model_kind, 0.0) >= (FORCE_WHEN_PAST if signals else FORCE):
-        # A risk the detector read as past or hypothetical needs a surer model to be forced.
+    elif words >= MIN_WORDS_TO_FORCE and probabilities.get(model_kind, 0.0) >= (
+        FORCE_WHEN_PAST if signals or not_now else FORCE
+    ):
+        # A risk the detector read as past or hypothetical, or a message told in the past or as
+        # a joke (« il m'a frappée une dernière fois à Noël, je suis partie »), needs a surer model.
         kind, source = model_kind, "model"
     else:
         kind, source = None, ""

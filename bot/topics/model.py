@@ -18,7 +18,7 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from bot.safety.model import VECTOR_WEIGHT, doc_vector
+from bot.safety.model import VECTOR_WEIGHT, class_probabilities, doc_vector
 from bot.text import normalize
 
 # Chosen on set D before it was retired into training (C in 4–30 and DIET's weight in
@@ -61,10 +61,8 @@ class TopicModel:
 
     def probabilities(self, text: str, doc: Any = None) -> dict[str, float]:
         normalized = [normalize(text)]
-        features = sparse.hstack(
-            [self.words.transform(normalized), self.chars.transform(normalized), self._dense([doc])]
-        ).tocsr()
-        row = self.classifier.predict_proba(features)[0]
+        blocks = [self.words.transform(normalized), self.chars.transform(normalized), self._dense([doc])]
+        row = class_probabilities(self.classifier, blocks)[0]
         return {str(name): float(p) for name, p in zip(self.classifier.classes_, row, strict=True)}
 
     def dumps(self) -> bytes:

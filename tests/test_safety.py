@@ -216,3 +216,21 @@ def test_the_model_learns_and_round_trips():
     classes = list(model.classifier.classes_)
     for row, probs in zip(expected, got, strict=True):
         assert all(abs(probs[c] - row[i]) < 1e-9 for i, c in enumerate(classes))
+    for text, probs in zip(texts, got, strict=True):
+        one = model.probabilities(text)
+        assert all(abs(one[c] - probs[c]) < 1e-9 for c in classes), text
+
+
+@pytest.mark.parametrize("analyzer", ["word", "char_wb"])
+def test_the_fast_tfidf_row_is_sklearns(analyzer):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from bot.safety.model import tfidf_row
+
+    kwargs = {"ngram_range": (2, 5), "min_df": 1} if analyzer == "char_wb" else {"ngram_range": (1, 2)}
+    vectorizer = TfidfVectorizer(analyzer=analyzer, sublinear_tf=True, **kwargs).fit(
+        ["il me frappe fort", "je veux une crèche", "aide aide aide d'urgence", "bonjour"]
+    )
+    for text in ("aide aide aide aide", "il me frappe", "zzz inconnu", "", "crèche crèche pour bébé"):
+        expected = vectorizer.transform([text]).toarray()
+        assert abs(tfidf_row(vectorizer, text).toarray() - expected).max() < 1e-12, text

@@ -18,7 +18,7 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from bot.safety.model import VECTOR_WEIGHT, class_probabilities, doc_vector
+from bot.safety.model import VECTOR_WEIGHT, class_probabilities, doc_vector, tfidf_row
 from bot.text import normalize
 
 # Chosen on set D before it was retired into training (C in 4–30 and DIET's weight in
@@ -60,8 +60,8 @@ class TopicModel:
         return sparse.csr_matrix(np.vstack([doc_vector(d, self.vector_size) * VECTOR_WEIGHT for d in docs]))
 
     def probabilities(self, text: str, doc: Any = None) -> dict[str, float]:
-        normalized = [normalize(text)]
-        blocks = [self.words.transform(normalized), self.chars.transform(normalized), self._dense([doc])]
+        normalized = normalize(text)
+        blocks = [tfidf_row(self.words, normalized), tfidf_row(self.chars, normalized), self._dense([doc])]
         row = class_probabilities(self.classifier, blocks)[0]
         return {str(name): float(p) for name, p in zip(self.classifier.classes_, row, strict=True)}
 

@@ -20,10 +20,10 @@ from .conftest import MODEL, ROOT
 TEST_SET = ROOT / "tests" / "nlu" / "test_nlu.yml"
 TRAINING = sorted((ROOT / "data" / "nlu").glob("*.yml"))
 URGENT = set(INTENT_FOR_KIND.values())
-# 0.937 before the safety model (issue 9), 0.930 after: it answers a few of this set's topic
-# sentences as emergencies (men hit now, « il m'a mise à la porte, je suis dans la rue »),
-# which count as misses here. The honest figures are the held-out sets' (README).
-MIN_ACCURACY = 0.92
+# 0.937 before the safety model (issue 9), 0.930 after (it answers a few of this set's topic
+# sentences as emergencies: men hit now), 0.966 with the topic blend (bot/topics). The honest
+# figures are the held-out sets' (README): this set was written by the same hands as the data.
+MIN_ACCURACY = 0.95
 
 
 def _examples(path: Path) -> list[tuple[str, str]]:

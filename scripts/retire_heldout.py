@@ -11,6 +11,7 @@ removes the set from tests/nlu/. Write and commit a new set, the same way, befor
 from __future__ import annotations
 
 import collections
+import re
 import sys
 from pathlib import Path
 
@@ -21,6 +22,13 @@ from bot.safety.heldout import key, nlu_texts  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 LABELS = ("danger", "agresseur_present", "suicide", "enfant", "aucun")
+# Gift or loan, repaying: the auu_montant answer is the one that explains it, whatever label
+# an author chose (authors have put these under auu_conditions or auu_info).
+GIFT_OR_LOAN = re.compile(r"pr[eê]t\b|rembours|rendre l'argent|\bdon\b", re.IGNORECASE)
+
+
+def training_intent(topic: str, text: str) -> str:
+    return "auu_montant" if topic in ("auu_conditions", "auu_info") and GIFT_OR_LOAN.search(text) else topic
 
 
 def _quote(text: str) -> str:
@@ -41,7 +49,7 @@ def main(set_path: str) -> None:
             continue
         safety["aucun"].append(text)
         if key(text) not in known and m.get("topic"):
-            nlu[m["topic"]].append(text)
+            nlu[training_intent(m["topic"], text)].append(text)
             known.add(key(text))
     out = ROOT / "data" / "safety" / f"retired_{name}.yml"
     with out.open("w", encoding="utf-8") as f:

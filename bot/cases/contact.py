@@ -49,9 +49,14 @@ class Phone:
     mobile: bool
 
 
+def _dialable(digits: str) -> bool:
+    # str.isdigit() is also true for « ١٢٣ » or « ０ »: a référent could not dial those.
+    return digits.isascii() and digits.isdigit()
+
+
 def _national(country: str, rest: str) -> Phone | None:
     """`rest`: the 9 digits after the 0 of a 10-digit French-plan number."""
-    if len(rest) != 9 or not rest.isdigit():
+    if len(rest) != 9 or not _dialable(rest):
         return None
     national = "0" + rest
     for prefix, code, mobile in _OVERSEAS_PREFIXES:
@@ -74,7 +79,7 @@ def parse_phone(text: str) -> Phone | None:
         raw = "+" + raw[2:]
     if raw.startswith("+"):
         digits = raw[1:]
-        if not digits.isdigit():
+        if not _dialable(digits):
             return None
         for code, (length, mobiles) in _SHORT_PLANS.items():
             if digits.startswith(code) and len(digits) == len(code) + length:
@@ -87,7 +92,7 @@ def parse_phone(text: str) -> Phone | None:
                     rest = rest[1:]
                 return _national(code, rest)
         return None
-    if raw.isdigit() and len(raw) == 10 and raw.startswith("0"):
+    if _dialable(raw) and len(raw) == 10 and raw.startswith("0"):
         return _national("33", raw[1:])
     return None
 

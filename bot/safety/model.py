@@ -91,6 +91,13 @@ def doc_vector(doc: Any, size: int) -> np.ndarray:
     return vec / norm if norm else vec
 
 
+def dense_block(docs: Sequence[Any], size: int) -> sparse.csr_matrix:
+    """The parses' sentence vectors, weighted beside tf-idf rows of norm 1 (no column without vectors)."""
+    if not size:
+        return sparse.csr_matrix((len(docs), 0))
+    return sparse.csr_matrix(np.vstack([doc_vector(d, size) * VECTOR_WEIGHT for d in docs]))
+
+
 def tfidf_row(vectorizer: TfidfVectorizer, text: Any) -> sparse.csr_matrix:
     """`vectorizer.transform([text])` for one message, without sklearn's per-call checks (about
     0.3 ms each, five per turn): counts of the known n-grams, sublinear tf, idf, L2 norm.
@@ -185,10 +192,7 @@ class SafetyModel:
         return model
 
     def _dense(self, docs: list[Any]) -> sparse.csr_matrix:
-        if not self.vector_size:
-            return sparse.csr_matrix((len(docs), 0))
-        rows = np.vstack([doc_vector(d, self.vector_size) * VECTOR_WEIGHT for d in docs])
-        return sparse.csr_matrix(rows)
+        return dense_block(docs, self.vector_size)
 
     def _features(self, texts: Sequence[str], docs: Sequence[Any]) -> list[Any]:
         """The feature blocks, in the order the classifier was trained on them side by side."""

@@ -13,12 +13,11 @@ import pickle
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Sequence
 
-import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from bot.safety.model import VECTOR_WEIGHT, class_probabilities, doc_vector, tfidf_row
+from bot.safety.model import class_probabilities, dense_block, tfidf_row
 from bot.text import normalize
 
 # Chosen on set D before it was retired into training (C in 4–30 and DIET's weight in
@@ -55,9 +54,7 @@ class TopicModel:
         return model
 
     def _dense(self, docs: Sequence[Any]) -> sparse.csr_matrix:
-        if not self.vector_size:
-            return sparse.csr_matrix((len(docs), 0))
-        return sparse.csr_matrix(np.vstack([doc_vector(d, self.vector_size) * VECTOR_WEIGHT for d in docs]))
+        return dense_block(docs, self.vector_size)
 
     def probabilities(self, text: str, doc: Any = None) -> dict[str, float]:
         normalized = normalize(text)

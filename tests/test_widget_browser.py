@@ -160,6 +160,11 @@ def test_erase_removes_the_conversation_on_the_server_and_the_screen(web_bot, br
     expect(w.page.locator(".ndw-status")).to_contain_text("effacée, ici et sur le serveur", timeout=10000)
     assert w.log.locator(".ndw-msg").count() == 0
     assert user_texts(web_bot.tracker(first)) == []
+    # The server sends « erased » then the new session's confirm: wait for that frame.
+    for _ in range(100):
+        if w.sessions[-1] != first:
+            break
+        w.page.wait_for_timeout(50)
     assert w.sessions[-1] != first  # a fresh conversation afterwards
     context.close()
 

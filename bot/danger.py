@@ -335,6 +335,26 @@ _RULES: list[tuple[str, str, re.Pattern[str]]] = [
         ),
     ),
     (
+        # « disparaître » may be leaving him or leaving life: only ever the line with the 3114.
+        SUICIDE,
+        "disparaitre",
+        _rx(
+            r"\b(?:veux|voudrais|aimerais|envie de|besoin de|pour|comment|prefere|prefererais|j aimerais) (?:juste |simplement |tout )?"
+            r"(?:disparaitre|m effacer|ne plus etre la)\b(?! (?:de (?:sa|son|ses|leur|la|l|chez)|des (?:radars|reseaux)|d ici quelques jours)\b)|"
+            r"\bsans (?:faire de (?:la )?peine|faire de mal|faire souffrir|deranger) a personne\b"
+        ),
+    ),
+    (
+        # Giving her things away: a farewell that never says dying (« ils croient que je déménage »).
+        SUICIDE,
+        "se_defait_de_ses_affaires",
+        _rx(
+            r"\bj ai (?:donne|distribue|offert|legue) (?:toutes |tous |presque toutes |la plupart de )?mes "
+            r"(?:affaires|bijoux|biens|objets|livres|souvenirs|economies|photos|plantes)\b(?! a (?:une|l|un) (?:association|asso|emmaus|ressourcerie))|"
+            r"\b(?:confie|donne|laisse) mon (?:chat|chien|animal|lapin) a\b.{0,80}\b(?:apres|pour toujours|definitivement|quand je serai plus|prendre soin)\b"
+        ),
+    ),
+    (
         # Someone not at ease in French writes the worst in her own language.
         SUICIDE,
         "autre_langue",
@@ -399,7 +419,11 @@ _MINOR = _rx(
 )
 _MINOR_HARM = _rx(
     rf"(?:\b(?:me|m) (?:a |ont |a encore )?{_HARM_STEMS}\w*|\b(?:peur|coups?|bleus?|frapp\w*|tap\w*|battu\w*|"
-    r"viol(?:e|ee|es|er|ait)?|touche\w*|menace\w*|enferm\w*))\b(?! (?:pas|plus|jamais)\b)"
+    r"viol(?:e|ee|es|er|ait)?|touche\w*|menace\w*|enferm\w*))\b(?! (?:pas|plus|jamais)\b)|"
+    # A minor married off or cut: the 119 (« mon père veut me marier au pays cet été »).
+    r"\b(?:veut|veulent|va|vont|voudrait|voudraient|doi\w*) me (?:marier|fiancer|faire exciser)\b|"
+    r"\bme (?:marier|fiancer) (?:de force|au pays|contre mon gre|sans mon avis|a un|a une|avec un cousin)\b|"
+    r"\bmariage (?:force|arrange)\b|\b(?:excision|exciser|excisee)\b"
 )
 # Told in the past (« il me battait », « l'an dernier »), with nothing that says it is now.
 _IMPERFECT = _rx(r"\b\w{2,}(?:ait|aient)\b")
@@ -417,9 +441,12 @@ _HYPOTHETICAL = _rx(
     r"(?:il|elle|mon \w+|ma \w+) (?:me |m )?\w+ (?:encore|a nouveau|de nouveau))\b|\bet si (?:un jour|jamais)\b"
 )
 # A question about the numbers themselves (« le 3114 c'est pour qui ? »).
-_ASKS_NUMBER = _rx(r"\b(?:3114|114|119|3919|17|112)\b")
+# « j'ai 17 ans », « à 17 h » are not the 17.
+_ASKS_NUMBER = _rx(
+    r"\b(?:3114|114|119|3919|17|112)\b(?! ?(?:ans?|h\b|heures?|euros?|eur\b|e\b|eme|mois|km|kilos?|rue|avenue|bd|boulevard|fois|minutes?|min\b))"
+)
 # Signals that only ever call for the line of numbers.
-_RISK_ONLY = {"ecrit_seulement"}
+_RISK_ONLY = {"ecrit_seulement", "disparaitre", "se_defait_de_ses_affaires"}
 _NOW = _rx(
     r"\b(?:(?:ce soir|ce matin|cette nuit)(?! (?:ca va|tout va bien|c est calme|il est calme|il n est pas la))|tout a l heure|"
     r"a l instant|la maintenant|en ce moment|tout de suite|au secours|aidez moi|il est la|elle est la|"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.danger import AGGRESSOR_PRESENT, CHILD, DANGER, SUICIDE, detect, detect_all
+from bot.danger import AGGRESSOR_PRESENT, CHILD, DANGER, SUICIDE, detect, detect_all, scan, told_not_now
 
 CAUGHT = [
     ("il me frappe", DANGER),
@@ -199,3 +199,52 @@ def test_the_worst_written_in_another_language_is_caught(text, kind):
 )
 def test_other_languages_near_misses(text):
     assert detect(text) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "J'ai 17 ans. Mon père veut me marier au pays cet été avec un cousin. Il a gardé mon passeport.",
+        "mes parents veulent me marier de force, j'ai 15 ans",
+        "j'ai 14 ans et ma tante dit qu'on va me faire exciser pendant les vacances",
+    ],
+)
+def test_a_minor_married_off_or_cut_gets_the_119(text):
+    assert detect(text).kind == CHILD
+
+
+def test_her_age_is_not_a_question_about_the_17():
+    # « 17 ans » once read as « le 17 ? », a question about the number: the signal was then not sure.
+    assert detect("j'ai 17 ans mon beau-père me frappe").kind == CHILD
+    assert told_not_now("le 17 c'est gratuit ?")
+    assert not told_not_now("j'ai 17 ans et il me frappe là")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "comment on fait pour disparaître sans faire de peine à personne",
+        "je voudrais juste disparaître",
+        "J'ai distribué mes affaires à mes collègues aujourd'hui. Ils croient que je déménage.",
+    ],
+)
+def test_farewells_that_never_say_dying_get_the_3114_in_the_line(text):
+    risks = [s for s in scan(text) if s.kind == SUICIDE]
+    assert risks and not risks[0].sure  # the line of numbers, never the emergency answer on its own
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "comment faire disparaître cette conversation",
+        "je veux disparaître de sa vie, comment trouver un logement",
+        "j'ai donné mes vieux vêtements à une association, je déménage",
+        "j'ai 16 ans je veux me marier avec mon copain c'est possible ?",
+    ],
+)
+def test_leaving_him_or_giving_clothes_is_no_farewell(text):
+    assert not [s for s in scan(text) if s.kind in (SUICIDE, CHILD)]
+
+
+def test_her_things_left_at_his_place_are_no_farewell():
+    assert not scan("j'ai laissé mes affaires chez lui, comment les récupérer ?")

@@ -146,5 +146,6 @@ class ActionEffacer(_AnswersAction):
         return "action_effacer"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        safety_line_once(dispatcher, tracker)  # « …supprimés avant que je parte, ce soir »: the 3114 first
         _say(dispatcher, self.answers.erased())
         return [Restarted()]

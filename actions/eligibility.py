@@ -95,6 +95,7 @@ class ActionEligibiliteDebut(_EligibilityMixin, Action):
         return "action_eligibilite_debut"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        safety_line_once(dispatcher, tracker)  # before the questionnaire's intro, not after it
         events: List[EventType] = [SlotSet(SLOT_DISCRETION, True), SlotSet(SLOT_FAILURES, 0)]
         if tracker.get_slot(SLOT_STATE) == PAUSED and tracker.get_slot(SLOT_MEASURES):
             return events + [SlotSet(SLOT_STATE, RUNNING), SlotSet(SLOT_RESUMED, True)]

@@ -78,6 +78,15 @@ _IDIOMS = [
         r"\b(?:j ai|il a|elle a|on a|avoir) le couteau sous la gorge\b|\bla corde au cou\b",
         r"\b(?:menace\w* de se|chantage au|menace\w* au|il va se|elle va se) suicid\w*|\bse suicider si\b",
         r"\bme tue\w* a (?:force|toujours|chaque fois)\b",
+        # What she dreams or relives is not now (« des cauchemars où il m'étrangle »).
+        r"\b(?:cauchemars?|mauvais reves?|flash ?backs?|reviviscences?)\b(?: \w+){0,8}",
+        r"\b(?:ce|cette|ces|mes|mon|ma|les|la|le|l) (?:migraine|mal de (?:tete|dos|ventre|dents)|dos|tete|regles|dents|grippe|rhume|"
+        r"boulot|travail|taf|dossier|administration|paperasse|caf|chaleur|fatigue|stress|loyer|attente|demarches?) (?:me|m) (?:tue|tuent|achevent?)\b",
+        # « elle me tue, cette administration »: the subject is a thing, named after the verb.
+        r"\b(?:il|elle|ils|elles|ca) (?:me|m) (?:tue|tuent|achevent?|saoule\w*|epuise\w*) (?:ce|cette|ces|le|la|les|l|mon|ma|mes) "
+        r"(?:job|boulot|travail|taf|partiels?|examens?|exams?|paperasse|dossiers?|formulaires?|administrations?|caf|chaleur|fatigue|"
+        r"stress|cours|reunions?|trajets?|galere|situation|loyer|logement|dettes?|procedures?|attente|demarches?|papiers|banque|prefecture|"
+        r"mairie|impots|voisine? du dessus|telephone|appli|application|site)\b",
         r"\bm etouffe\w* (?:avec|par) (?:sa|son|ses)\b",
         r"\bme tue\w* avec (?:sa|son|ses|leur|leurs)\b",
         r"\bje vais mourir si (?:je dois|il faut|on me|ca continue comme ca avec (?:la|les|ce|ces) (?:caf|papiers|dossier))\b",
@@ -248,6 +257,7 @@ _RULES: list[tuple[str, str, re.Pattern[str]]] = [
             r"\bla vie n a plus de sens\b|\b(?:plus|pas) envie de me reveiller\b|"
             r"\bne (?:jamais|plus) (?:me reveiller|rouvrir les yeux)\b|\bm endormir pour toujours\b|\bplus (?:aucune )?raison de vivre\b|"
             r"(?<!il veut )(?<!elle veut )(?<!il voulait )(?<!elle voulait )(?<!il va )(?<!elle va )(?<!essaye de )(?<!tente de )"
+            r"(?<!menace de )(?<!menacait de )(?<!menace d )"
             r"\b(?:sauter|me jeter|me lancer) (?:du|d un|de la|par la|sous (?:le|un)) ?(?:pont|fenetre|balcon|toit|immeuble|train|metro|voiture)\b|"
             r"\b(?:sur|au bord du) (?:le )?(?:pont|toit|rebord|balcon|parapet)\b.{0,150}\b(?:regarde en bas|sauter|le vide|en finir)\b|"
             r"\bau bord du vide\b|"
@@ -345,6 +355,19 @@ _RULES: list[tuple[str, str, re.Pattern[str]]] = [
         ),
     ),
     (
+        # Her own death's logistics (funeral, insurance, pets, accounts) with a date: the line with the 3114.
+        SUICIDE,
+        "apres_ma_mort",
+        _rx(
+            r"\b(?:mes obseques|mon enterrement|ma mort|mon deces|mon suicide|mes funerailles|ma cremation)\b|"
+            r"\bapres ma mort\b|\bavant que je (?:parte|meure|m en aille|disparaisse)\b(?=.{0,60}\b(?:ce soir|demain|cette nuit|semaine prochaine|bientot)\b)|"
+            r"\bdeces (?:est )?volontaire\b|\b(?:pompes funebres|obseques|enterrement|don de (?:son|mon) corps)\b.{0,120}"
+            r"\b(?:pour moi|moi meme|soi meme|semaine prochaine|demain|ce soir|bientot|d ici)\b|"
+            r"\b(?:quand je (?:serai|ne serai) (?:plus la|partie?|morte?)|je (?:ne )?serai plus la(?! (?:a partir|de \d|entre|pendant|jusqu|cet|ce week|lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|\d))|si je (?:meurs|suis plus la|ne suis plus la|"
+            r"disparais|passe sous)|une fois (?:que je serai )?partie?)\b|\bpas vivante?\b|\bj ai fixe (?:le|la) (?:jour|date)\b"
+        ),
+    ),
+    (
         # Giving her things away: a farewell that never says dying (« ils croient que je déménage »).
         SUICIDE,
         "se_defait_de_ses_affaires",
@@ -373,6 +396,14 @@ _RULES: list[tuple[str, str, re.Pattern[str]]] = [
         ),
     ),
     (
+        CHILD,
+        "autre_langue",
+        _rx(
+            r"\b(?:my|mi|mis) (?:daughter|son|kids?|children|sister|brother|hija|hijo|hijos|hermana|hermano|nina|nino)\b.{0,80}"
+            r"\b(?:hits?|beats?|shakes?|hurts?|pega|golpea|maltrata|sacude)\b|\b(?:le|la|les) (?:pega|golpea|maltrata)\b"
+        ),
+    ),
+    (
         SUICIDE,
         "proche_suicidaire",
         _rx(
@@ -391,9 +422,23 @@ _RULES: list[tuple[str, str, re.Pattern[str]]] = [
         CHILD,
         "enfant_emporte",
         _rx(
-            rf"\b(?:se tuer|se suicider|se jeter|en finir|mourir) avec (?:lui|elle|eux|{_CHILD}|(?:le|la|les|mon|ma|mes|nos|notre) {_CHILD})\b|"
+            rf"\b(?:se tuer|se suicider|se jeter|en finir|mourir|sauter|se foutre en l air)(?: (?:par|du|de|la|le|d un|une|un|fenetre|balcon|pont|toit|"
+            rf"dans|vide|voiture|train)){{0,4}} avec (?:lui|elle|eux|{_CHILD}|(?:le|la|les|mon|ma|mes|nos|notre) {_CHILD})\b|"
             rf"\b(?:il|elle) (?:a pris|a emmene|est parti avec|est partie avec|a embarque|a kidnappe|a enleve) (?:le|la|les|mon|ma|mes|notre|nos)"
             rf" (?:\w+ )?{_CHILD}\b.{{0,80}}\b(?:saoul|soul|ivre|bourre|alcoolise|drogue|arme|couteau|menace|tuer|a toute vitesse)\b"
+        ),
+    ),
+    (
+        # A girl to be married off or cut, told by a teacher, a nurse, a sister (« une collégienne doit épouser… »).
+        CHILD,
+        "mariage_force_mineure",
+        _rx(
+            r"\b(?:collegienne|collegien|lyceenne|eleve|mineure|adolescente|ado|petite|fillette|(?:fille|soeur|niece|cousine) de "
+            r"(?:1[0-7]|[5-9]) ans|(?:1[0-7]|[5-9]) ans)\b.{0,120}"
+            r"\b(?:(?:doit|doivent|devra|va|vont|veut|veulent|voudrait|voudraient|obligee?|forcee?|promise?)(?: (?:la|le|l|a))? "
+            r"(?:epouser|marier|fiancer|exciser)|excision|mariage force|mariage arrange)\b|"
+            r"\b(?:epouser|marier|fiancer|exciser|mariage force)\b.{0,60}\b(?:fille|soeur|niece|cousine|eleve|collegienne|petite)\b"
+            r"(?: de)? (?:1[0-7]|[5-9]) ans\b"
         ),
     ),
     (
@@ -433,6 +478,8 @@ _PAST = _rx(
     r"la separation|notre separation|leur separation)|quand (?:on|nous|j|je) (?:vivai\w*|etai\w*|habitai\w*)|je suis partie?|je l ai quitte\w*|"
     r"depuis (?:que je suis partie?|la separation|mon depart)|(?:on est|nous sommes|on s est) separ\w*|quand j etais (?:petite?|enfant|"
     r"avec lui|avec elle|mariee?|au college|au lycee)|pendant (?:des|\d+|deux|trois|dix|vingt) ans|la semaine derniere|"
+    r"\bavant (?:mon|ma|il|elle|lui|on|nous|j|je)\b.{0,120}\b(?:maintenant|aujourd hui|apres (?:le juge|le divorce|la plainte|\w+))"
+    r" (?:je suis|j habite|je vis|c est fini|il est (?:parti|en prison|loin|condamne)|elle est (?:partie|en prison|loin)|on est separ\w*|je suis partie?)|"
     r"le mois dernier|lan dernier|(?:quand j avais|a l age de|une fois a) \d+ ans|l ?(?:ete|hiver|automne) dernier|c est fini|c etait|fini depuis|depuis (?:19|20)\d\d|l (?:ete|hiver|automne) dernier|au printemps dernier|en (?:19|20)\d\d|tentative de suicide)\b"
 )
 # « si un jour il revient » is a question about later, not an alarm now.
@@ -446,17 +493,21 @@ _ASKS_NUMBER = _rx(
     r"\b(?:3114|114|119|3919|17|112)\b(?! ?(?:ans?|h\b|heures?|euros?|eur\b|e\b|eme|mois|km|kilos?|rue|avenue|bd|boulevard|fois|minutes?|min\b))"
 )
 # Signals that only ever call for the line of numbers.
-_RISK_ONLY = {"ecrit_seulement", "disparaitre", "se_defait_de_ses_affaires"}
+_RISK_ONLY = {"ecrit_seulement", "disparaitre", "se_defait_de_ses_affaires", "apres_ma_mort"}
 _NOW = _rx(
     r"\b(?:(?:ce soir|ce matin|cette nuit)(?! (?:ca va|tout va bien|c est calme|il est calme|il n est pas la))|tout a l heure|"
     r"a l instant|la maintenant|en ce moment|tout de suite|au secours|aidez moi|il est la|elle est la|"
     r"(?<!si ca )(?<!si il )(?<!s il )(?<!si elle )(?<!si jamais ca )(?<!quand ca )recommence\w*)\b"
 )
+# Said to be calm (« il est à la maison, il bricole, tout va bien »).
+_CALM = _rx(
+    r"\b(?:tout va bien|tout se passe bien|c est calme|il est calme|elle est calme|je suis en securite|pas en danger)\b"
+)
 # Marked as a joke: the alarm words are a figure of speech unless the model reads otherwise.
 _JOKE = _rx(
     r"\b(?:mdr+|lol|ptdr+|xptdr|mort de rire|haha\w*|hihi\w*|jpp|je rigole|je plaisante|je blague|c est une blague)\b"
 )
-_JOKE_EMOJI = frozenset("😂🤣😅😆😜😝🙃😹😄😁")
+_JOKE_EMOJI = frozenset("😂🤣😅😆😜😝🙃😹😄😁🙄")
 
 
 def _without_idioms(text: str) -> str:
@@ -476,9 +527,12 @@ def _when(normalized: str, raw: str) -> tuple[bool, bool]:
 
 
 def told_not_now(text: str) -> bool:
-    """True when the message places what it tells in the past, as a hypothesis or a joke, and
-    nothing in it says now: the safety model then needs to be surer to force an answer."""
-    return _when(_without_idioms(text), text)[1]
+    """True when the message places what it tells in the past, as a hypothesis or a joke, or
+    says all is calm, and nothing in it says now: the safety model then needs to be surer to
+    force an answer. (Calm alone never makes a detector signal unsure: see scan.)"""
+    normalized = _without_idioms(text)
+    now, not_now = _when(normalized, text)
+    return not_now or (not now and bool(_CALM.search(normalized)))
 
 
 def detect(text: str) -> DangerSignal | None:
@@ -510,6 +564,8 @@ def scan(text: str) -> list[DangerSignal]:
         span = match.group(0)
         # « il me frappait » is the past; « ils seraient mieux sans moi » (a conditional) is not.
         past = not_now or (kind != SUICIDE and bool(_IMPERFECT.search(span)) and not now)
+        # « il est dans le salon avec les enfants, tout va bien »: he is there, and she says it is calm.
+        past = past or (kind == AGGRESSOR_PRESENT and not now and bool(_CALM.search(normalized)))
         found[kind] = DangerSignal(kind, name, sure=not past and name not in _RISK_ONLY)
     if CHILD not in found and _MINOR.search(normalized) and (_MINOR_HARM.search(normalized) or DANGER in found):
         found[CHILD] = DangerSignal(CHILD, "mineure", sure=not not_now)

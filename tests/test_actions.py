@@ -49,3 +49,12 @@ def test_effacer_confirms_and_restarts():
     messages, _, events = _run(ActionEffacer(), _tracker("lieu_donne"))
     assert "effac" in messages[0]["text"].lower()
     assert events[-1] == Restarted()
+
+
+def test_erasing_with_a_farewell_in_the_message_gives_the_3114_first():
+    # « …que mes comptes soient supprimés avant que je parte, ce soir »: erased, and the numbers first.
+    tracker = _tracker("lieu_donne")
+    tracker.latest_message["safety"] = {"kind": None, "source": "", "net": ["suicide"], "minor": False}
+    messages, _, events = _run(ActionEffacer(), tracker)
+    assert "3114" in messages[0]["text"] and "effac" in messages[-1]["text"].lower()
+    assert events[-1] == Restarted()

@@ -109,3 +109,11 @@ def test_recorded_live_tracker_a_vague_income_is_asked_again():
     messages, slots, _ = _run(ValidateEligibiliteForm(ELIG), tracker)
     assert slots["revenus"] is None and slots["echecs_question"] == 1 and slots["requested_slot"] == "revenus"
     assert tracker.slots["enfants"] == {"nombre": 2, "ages_mois": [24, 108]}
+
+
+def test_a_risk_in_the_message_that_starts_the_questionnaire_comes_first():
+    # « Si je meurs, est-ce qu'il touche ma pension ? … j'ai fixé le jour »: the 3114 before the intro.
+    tracker = _tracker("questionnaire_debut_auu")
+    tracker.latest_message["safety"] = {"kind": None, "source": "", "net": ["suicide"], "minor": False}
+    messages, _, _ = _run(ActionEligibiliteDebut(ELIG), tracker)
+    assert "3114" in messages[0]["text"] and "6 au plus" in messages[1]["text"]

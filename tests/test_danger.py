@@ -248,3 +248,94 @@ def test_leaving_him_or_giving_clothes_is_no_farewell(text):
 
 def test_her_things_left_at_his_place_are_no_farewell():
     assert not scan("j'ai laissé mes affaires chez lui, comment les récupérer ?")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Infirmière scolaire : une élève de 13 ans me dit qu'on va la marier au pays cet été, elle part samedi",
+        "mon mari veut marier notre fille de 15 ans au pays",
+        "il menace de sauter par la fenêtre avec notre fille dans les bras, il est sur le balcon avec elle",
+    ],
+)
+def test_a_child_at_risk_told_by_someone_else_gets_the_119(text):
+    assert detect(text).kind == CHILD
+
+
+def test_his_threat_to_jump_is_not_her_suicide():
+    assert SUICIDE not in {s.kind for s in scan("il menace de sauter du balcon si je pars")}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Elle me tue, cette administration 🙄 où dépose-t-on le dossier ?",
+        "il me tue ce dossier, il manque toujours un papier",
+    ],
+)
+def test_a_thing_that_kills_her_is_a_figure_of_speech(text):
+    assert detect(text) is None
+
+
+def test_past_told_in_the_present_by_a_learner_is_not_now():
+    text = "Avant mon mari me bat, maintenant je suis seule en France. Je veux travailler, comment ?"
+    assert [s.sure for s in scan(text)] == [False]
+    # …but « maintenant » with a threat is now.
+    assert detect("avant il me frappait, maintenant il me menace de mort ce soir").kind == DANGER
+
+
+def test_calm_raises_the_model_bar_but_never_hides_a_threat():
+    assert told_not_now("il est à la maison, il bricole, tout va bien. il verra qu'on a parlé ?")
+    assert not told_not_now("il est calme pour l'instant mais il a dit qu'il me tuerait ce soir")
+    assert detect("il est calme pour l'instant mais il a dit qu'il me tuerait ce soir").kind == DANGER
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "la mutuelle paie-t-elle mes obsèques ? ce sera bientôt",
+        "qui gardera mon chien quand je ne serai plus là ?",
+        "si je meurs, est-ce que mes parents touchent l'assurance ?",
+        "j'ai fixé le jour, je voudrais que mes comptes soient fermés",
+    ],
+)
+def test_the_logistics_of_her_own_death_start_the_line_with_the_3114(text):
+    risks = [s for s in scan(text) if s.kind == SUICIDE]
+    assert risks and not risks[0].sure
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ma mère est morte l'an dernier, je dois organiser ses obsèques, il y a une aide ?",
+        "je serai plus là à partir de 18h, on reprend demain ?",
+        "après sa mort, mon père m'a laissé une maison, il peut la prendre ?",
+    ],
+)
+def test_someone_else_s_death_or_an_absence_is_no_farewell(text):
+    assert not [s for s in scan(text) if s.kind == SUICIDE]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["my son is 8 and his dad beats him every night", "mi hija tiene 12 años, su padre la golpea"],
+)
+def test_a_child_hurt_written_in_english_or_spanish_gets_the_119(text):
+    assert detect(text).kind == CHILD
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "j'ai encore des cauchemars où il m'étrangle, il y a des psys gratuits ?",
+        "mon mal de dos me tue, je peux travailler assise ?",
+        "avant il me bat, aujourd'hui il est en prison. j'ai droit à quoi ?",
+    ],
+)
+def test_dreams_pains_and_a_past_told_in_the_present_are_not_an_attack_now(text):
+    assert not detect_all(text)
+
+
+def test_he_is_there_but_all_is_calm_gives_the_line_not_the_alarm():
+    signals = scan("il est dans le salon, il regarde la télé, tout va bien. le pack c'est quoi ?")
+    assert [(s.kind, s.sure) for s in signals] == [(AGGRESSOR_PRESENT, False)]

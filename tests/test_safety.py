@@ -234,3 +234,18 @@ def test_the_fast_tfidf_row_is_sklearns(analyzer):
     for text in ("aide aide aide aide", "il me frappe", "zzz inconnu", "", "crèche crèche pour bébé"):
         expected = vectorizer.transform([text]).toarray()
         assert abs(tfidf_row(vectorizer, text).toarray() - expected).max() < 1e-12, text
+
+
+def test_a_minor_s_suicide_answer_carries_the_119_too():
+    import pathlib
+
+    import yaml
+
+    from bot.safety.decision import SafetyDecision
+
+    assert "119" in numbers_given(SafetyDecision("suicide", "detector", (), minor=True))
+    assert "119" not in numbers_given(SafetyDecision("suicide", "detector", ()))
+    domain = yaml.safe_load((pathlib.Path(__file__).resolve().parent.parent / "domain.yml").read_text(encoding="utf-8"))
+    variants = domain["responses"]["utter_urgence_suicide"]
+    for_minors = [v for v in variants if v.get("condition")]
+    assert for_minors and all("119" in v["text"] and "3114" in v["text"] for v in for_minors)

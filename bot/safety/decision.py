@@ -129,7 +129,9 @@ NUMBERS_NEEDED = {DANGER: {"17", "114"}, AGGRESSOR_PRESENT: {"114"}, SUICIDE: {"
 def numbers_given(decision: SafetyDecision) -> set[str]:
     """Every number the reply carries: the emergency answer's, or the line's, and the extra line's."""
     if decision.kind:
-        return set(NUMBERS_IN_ANSWER[decision.kind])
+        # A minor's suicide answer has the 119 too (domain.yml, condition auteur = mineur).
+        extra = {"119"} if decision.kind == SUICIDE and decision.minor else set()
+        return set(NUMBERS_IN_ANSWER[decision.kind]) | extra
     if not decision.net:
         return set()
     given = {"17", "112", "114", "3919"}

@@ -327,7 +327,12 @@ class ActionCreerDossier(Action):
             dispatcher,
             [
                 handoff.created(
-                    result.reference, result.pending, draft.danger_signals, tracker.slots, updated=result.updated
+                    result.reference,
+                    result.pending,
+                    draft.danger_signals,
+                    tracker.slots,
+                    updated=result.updated,
+                    reachable_here=tracker.get_latest_input_channel() in live.PUSH_CHANNELS,
                 )
             ],
         )
@@ -391,7 +396,15 @@ def recording_followup(
     _writes.pop(reference, None)
     if where is None:  # the write is over and nothing was kept: now the failure is true
         return [handoff.text("echec")], [SlotSet(SLOT_STEP, None)]
-    reply = handoff.created(ref, where == "pending", signals, {}, updated=updated, channel=channel or "ici")
+    reply = handoff.created(
+        ref,
+        where == "pending",
+        signals,
+        {},
+        updated=updated,
+        channel=channel or "ici",
+        reachable_here=tracker.get_latest_input_channel() in live.PUSH_CHANNELS,
+    )
     return [reply], [SlotSet(SLOT_STEP, SENT), SlotSet(SLOT_REFERENCE, ref)]
 
 

@@ -35,6 +35,7 @@ CONTACT_SLOTS = (
 PHONE_CHANNELS = ("appel", "sms")
 REQUIRED_TEXTS = {
     "proposition",
+    "cree_sans_direct",
     "oui",
     "non",
     "refus",
@@ -195,13 +196,18 @@ class Handoff:
         slots: Mapping[str, Any],
         updated: bool = False,
         channel: str | None = None,
+        reachable_here: bool = True,
     ) -> Reply:
         """What she is told once her request is kept: `updated` when it replaced the plan of her open case.
-        `channel`: the plan's channel when the slots were already emptied (a slow write)."""
+        `channel`: the plan's channel when the slots were already emptied (a slow write).
+        `reachable_here`: whether a référent's words can be pushed to this conversation (not over REST)."""
         delay = self.delays[priority_for(signals)][1]
         if pending:
             return Reply(self.texts["en_attente"].format(reference=reference, delai=delay))
         channel = channel or self.plan(slots).channel
+        if channel == "ici" and not reachable_here:
+            # Never « on vous recontacte ici » where nothing can carry a référent's words to her.
+            return Reply(self.texts["cree_sans_direct"].format(reference=reference))
         if updated:
             return Reply(
                 self.texts["mis_a_jour"].format(reference=reference, delai=delay, canal=self.channels[channel])

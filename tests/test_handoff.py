@@ -162,3 +162,14 @@ def test_the_offer_when_a_case_exists_gives_its_reference():
     tracker.slots["dossier_reference"] = "ABCD2345"
     messages, _ = _run(ActionProposerReferent(HANDOFF), tracker)
     assert "ABCD2345" in messages[-1]["text"]
+
+
+def test_here_on_a_channel_nobody_can_write_to_is_never_promised():
+    # REST cannot carry a référent's words to her: she is told so, with the 3919 and her reference.
+    here = {"contact_canal": "ici"}
+    pushed = HANDOFF.created("ABCD2345", False, [], here).text
+    rest = HANDOFF.created("ABCD2345", False, [], here, reachable_here=False).text
+    assert HANDOFF.channels["ici"] in pushed
+    assert HANDOFF.channels["ici"] not in rest and "3919" in rest and "ABCD2345" in rest
+    by_phone = HANDOFF.created("ABCD2345", False, [], PLAN, reachable_here=False).text
+    assert HANDOFF.channels["sms"] in by_phone  # a phone or an e-mail is unchanged

@@ -378,6 +378,18 @@ _RULES: list[tuple[str, str, re.Pattern[str]]] = [
         ),
     ),
     (
+        # A weapon of her own (a policeman's, a hunter's) kept close and looked at: the line with the 3114.
+        SUICIDE,
+        "arme_a_soi",
+        _rx(
+            r"\b(?:mon|ma|l) (?:arme(?: de service)?|revolver|pistolet|fusil(?: de chasse)?|carabine)\b.{0,120}"
+            r"\bje (?:la|le) (?:regarde|sors|prends|tiens|caresse|charge|fixe)\b|"
+            r"\bje garde (?:l|mon|ma) (?:arme(?: de service)?|revolver|pistolet|fusil)\b.{0,30}\b(?:a la maison|chez moi|pres de moi|sur moi)\b|"
+            r"\b(?:mon|ma) (?:arme(?: de service)?|revolver|pistolet|fusil(?: de chasse)?) (?:est )?(?:a la maison|chez moi|sous (?:mon|l) oreiller|"
+            r"dans (?:mon|ma|le|la) (?:tiroir|table de nuit|chambre))\b"
+        ),
+    ),
+    (
         # Someone not at ease in French writes the worst in her own language.
         SUICIDE,
         "autre_langue",
@@ -427,6 +439,21 @@ _RULES: list[tuple[str, str, re.Pattern[str]]] = [
             rf"\b(?:il|elle) (?:a pris|a emmene|est parti avec|est partie avec|a embarque|a kidnappe|a enleve) (?:le|la|les|mon|ma|mes|notre|nos)"
             rf" (?:\w+ )?{_CHILD}\b.{{0,80}}\b(?:saoul|soul|ivre|bourre|alcoolise|drogue|arme|couteau|menace|tuer|a toute vitesse)\b"
         ),
+    ),
+    (
+        # A parent's « on part ensemble pour de bon » with the children: a threat on their lives.
+        CHILD,
+        "depart_avec_enfants",
+        _rx(
+            rf"\b(?:on|nous) (?:part|partons|s en va|va partir|allons partir) (?:tous )?(?:ensemble |les (?:trois|quatre|deux) )?pour (?:de bon|toujours)\b"
+            rf"(?=.{{0,160}}\b{_CHILD}\b)|\b{_CHILD}\b.{{0,160}}\b(?:on|nous) (?:part|partons|s en va|va partir|allons partir) (?:tous )?ensemble pour (?:de bon|toujours)\b"
+        ),
+    ),
+    (
+        # « tu ne reverras jamais les enfants » may be a custody threat or worse: the line with the 119.
+        CHILD,
+        "jamais_revoir_enfants",
+        _rx(rf"\btu ne (?:les )?(?:reverras|verras) (?:plus )?jamais (?:les|tes|nos|mes) {_CHILD}\b|\btu (?:ne )?reverras plus (?:les|tes|nos) {_CHILD}\b"),
     ),
     (
         # A girl to be married off or cut, told by a teacher, a nurse, a sister (« une collégienne doit épouser… »).
@@ -493,7 +520,7 @@ _ASKS_NUMBER = _rx(
     r"\b(?:3114|114|119|3919|17|112)\b(?! ?(?:ans?|h\b|heures?|euros?|eur\b|e\b|eme|mois|km|kilos?|rue|avenue|bd|boulevard|fois|minutes?|min\b))"
 )
 # Signals that only ever call for the line of numbers.
-_RISK_ONLY = {"ecrit_seulement", "disparaitre", "se_defait_de_ses_affaires", "apres_ma_mort"}
+_RISK_ONLY = {"ecrit_seulement", "disparaitre", "se_defait_de_ses_affaires", "apres_ma_mort", "arme_a_soi", "jamais_revoir_enfants"}
 _NOW = _rx(
     r"\b(?:(?:ce soir|ce matin|cette nuit)(?! (?:ca va|tout va bien|c est calme|il est calme|il n est pas la))|tout a l heure|"
     r"a l instant|la maintenant|en ce moment|tout de suite|au secours|aidez moi|il est la|elle est la|"
@@ -508,6 +535,12 @@ _JOKE = _rx(
     r"\b(?:mdr+|lol|ptdr+|xptdr|mort de rire|haha\w*|hihi\w*|jpp|je rigole|je plaisante|je blague|c est une blague)\b"
 )
 _JOKE_EMOJI = frozenset("😂🤣😅😆😜😝🙃😹😄😁🙄")
+# Candles, a coffin, a grave, a wilted flower beside a farewell: the line with the 3114.
+_MOURNING_EMOJI = frozenset("🕯⚰🪦🥀")
+_FAREWELL = _rx(
+    r"\b(?:pensez|pense|pensez bien|ayez une pensee) (?:a|pour) moi\b|\bsouvenez vous de moi\b|\bne m oubliez pas\b|"
+    r"\badieu\b|\bje vous aime (?:tous|toutes|fort)\b|\bprenez soin de vous\b|\bpardon a (?:tous|toutes|vous)\b"
+)
 
 
 def _without_idioms(text: str) -> str:
@@ -567,6 +600,8 @@ def scan(text: str) -> list[DangerSignal]:
         # « il est dans le salon avec les enfants, tout va bien »: he is there, and she says it is calm.
         past = past or (kind == AGGRESSOR_PRESENT and not now and bool(_CALM.search(normalized)))
         found[kind] = DangerSignal(kind, name, sure=not past and name not in _RISK_ONLY)
+    if SUICIDE not in found and any(ch in _MOURNING_EMOJI for ch in text[:MAX_SCAN_CHARS]) and _FAREWELL.search(normalized):
+        found[SUICIDE] = DangerSignal(SUICIDE, "adieu_emoji", sure=False)
     if CHILD not in found and _MINOR.search(normalized) and (_MINOR_HARM.search(normalized) or DANGER in found):
         found[CHILD] = DangerSignal(CHILD, "mineure", sure=not not_now)
     order = {k: i for i, k in enumerate(KINDS)}

@@ -339,3 +339,39 @@ def test_dreams_pains_and_a_past_told_in_the_present_are_not_an_attack_now(text)
 def test_he_is_there_but_all_is_calm_gives_the_line_not_the_alarm():
     signals = scan("il est dans le salon, il regarde la télé, tout va bien. le pack c'est quoi ?")
     assert [(s.kind, s.sure) for s in signals] == [(AGGRESSOR_PRESENT, False)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "je suis gendarme, je ramène mon arme de service chez moi depuis qu'elle est partie et je la sors le soir",
+        "mon fusil de chasse est sous mon lit, je le regarde souvent en ce moment",
+        "🕯️ pensez à moi ce soir",
+        "⚰️ adieu à tous, prenez soin de vous",
+    ],
+)
+def test_her_own_weapon_or_a_mourning_farewell_starts_the_line_with_the_3114(text):
+    risks = [s for s in scan(text) if s.kind == SUICIDE]
+    assert risks and not risks[0].sure
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "il a son arme de service, il la pose sur la table quand il crie",  # his weapon: danger, not her suicide
+        "pensez à moi demain, j'ai mon entretien à France Travail",
+        "🕯️ ce soir j'allume des bougies pour mon anniversaire, le pack c'est quoi ?",
+    ],
+)
+def test_his_weapon_or_a_plain_wish_is_no_farewell(text):
+    assert not [s for s in scan(text) if s.kind == SUICIDE]
+
+
+def test_a_parent_leaving_for_good_with_the_children_gets_the_119():
+    assert detect("son message : « on part tous ensemble pour toujours, les enfants et moi »").kind == CHILD
+    custody = [s for s in scan("il m'a écrit « tu ne reverras jamais les enfants », il peut avoir la garde ?") if s.kind == CHILD]
+    assert custody and not custody[0].sure  # a custody threat or worse: the line, not the alarm
+
+
+def test_leaving_for_good_without_children_is_no_child_emergency():
+    assert not [s for s in scan("on part pour de bon de cette ville avec mon copain, on cherche un logement") if s.kind == CHILD]

@@ -299,7 +299,7 @@ _RULES: list[tuple[str, str, re.Pattern[str]]] = [
             r"\bje (?:ne )?peux (?:qu |que )?ecrire (?:qu |que )?en silence\b|"
             r"\bmeme piece que (?:lui|elle)\b|\b(?:il|elle) (?:m )?entendrait\b|\bil (?:entend|ecoute) tout\b|\bje chuchote\b|"
             r"\bje parle (?:tout )?bas\b|\bje (?:me suis |suis )?cachee? (?:dans|aux|sous|derriere)\b|"
-            r"\bje me cache\b(?! (?:plus|pas)\b)|\b(?:il|elle) (?:arrive|revient|rentre)\b.{0,150}\b(?:vite|cacher|effacer)\b"
+            r"\bje me cache\b(?! (?:plus|pas)\b)|\b(?:il|elle) (?:arrive|revient|rentre)\b(?! (?:dans (?:\d+|deux|trois|quatre|cinq|six|quelques) (?:h|heures)|ce soir|demain|la semaine|lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|a \d+ ?h)\b).{0,150}\b(?:vite|cacher|effacer)\b"
         ),
     ),
     (
@@ -396,7 +396,29 @@ _RULES: list[tuple[str, str, re.Pattern[str]]] = [
         _rx(
             r"\b(?:quiero|voy a) (?:morir\w*|matarme|suicidarme)\b|\bme quiero (?:morir|matar)\b|\bno quiero vivir\b|"
             r"\b(?:quero|vou) (?:morrer|me matar|me suicidar)\b|\bvoglio morire\b|\bich will sterben\b|"
-            r"\bi (?:want|wanna|am going) to (?:die\b(?! (?:my|your|her|the|it)\b)|kill myself|end (?:it|my life))\b|\bkill myself\b|\bend my life\b"
+            r"\bi (?:want|wanna|am going) to (?:die\b(?! (?:my|your|her|the|it)\b)|kill myself|end (?:it|my life))\b|\bkill myself\b|\bend my life\b|"
+            r"\bi (?:bought|got|have) (?:a|the) rope\b|\b(?:nobody|no one) would (?:miss|notice) me\b|\bbetter off without me\b|"
+            r"\b(?:no reason|nothing left) to live\b|\bi (?:don t|do not|dont) want to (?:live|be alive|wake up)\b|"
+            r"\bi (?:took|swallowed) (?:all|a lot of|loads of|\d+) (?:my |the |of my )?(?:pills|tablets|meds)\b"
+        ),
+    ),
+    (
+        # He is searching for her now (« il nous cherche dans la résidence »), not « il me cherche » (provokes).
+        DANGER,
+        "la_cherche",
+        _rx(
+            r"\b(?:il|elle) (?:nous|me) (?:cherche|recherche) dans (?:la|le|l|tout le|toute la) (?:residence|quartier|immeuble|"
+            r"cite|rue|batiment|hall|village|foret|parking|maison|jardin|gare|centre)\b|"
+            r"\b(?:il|elle) (?:nous|me) (?:traque|poursuit) (?:en (?:voiture|scooter|moto)|a pied|dans|avec|jusqu)\b"
+        ),
+    ),
+    (
+        # Antillean and Reunion creole: « i ka bat mwen », « li tap amoin ».
+        DANGER,
+        "creole",
+        _rx(
+            r"(?<!\bte )\b(?:i|li|misye|nonm la|nonm lan|mari mwen|mon mari|mon homme|il) (?:ka|ap|pe|la|le|k)? ?(?:bat|tap|tape|frape|fese|koupe) "
+            r"(?:mwen|moin|amoin|mw|mwin)\b"
         ),
     ),
     (
@@ -412,7 +434,11 @@ _RULES: list[tuple[str, str, re.Pattern[str]]] = [
         "autre_langue",
         _rx(
             r"\b(?:my|mi|mis) (?:daughter|son|kids?|children|sister|brother|hija|hijo|hijos|hermana|hermano|nina|nino)\b.{0,80}"
-            r"\b(?:hits?|beats?|shakes?|hurts?|pega|golpea|maltrata|sacude)\b|\b(?:le|la|les) (?:pega|golpea|maltrata)\b"
+            r"\b(?:hits?|beats?|shakes?|hurts?|pega|golpea|maltrata|sacude)\b|\b(?:le|la|les) (?:pega|golpea|maltrata)\b|"
+            r"\b(?:grabbed|threw|hit|slapped|kicked|choked|shook|punched|burned|beat) (?:the|my|his|her|our|a) "
+            r"(?:\d+ ?(?:year|yr|month)s? ?old|child|kid|kids|son|daughter|baby|toddler|boy|girl|little one)\b|"
+            r"\b(?:the|my|his|her|our) (?:\d+ ?(?:year|yr)s? ?old|child|kid|son|daughter|baby|toddler|boy|girl)\b.{0,80}"
+            r"\b(?:has|had|with|covered in) (?:bruises|burns|marks|a black eye)\b"
         ),
     ),
     (
@@ -501,7 +527,7 @@ _MINOR_HARM = _rx(
 _IMPERFECT = _rx(r"\b\w{2,}(?:ait|aient)\b")
 _PAST = _rx(
     r"\b(?:l an (?:dernier|passe)|l annee (?:derniere|passee)|(?:il )?y a (?:\d+|un|une|deux|trois|quatre|cinq|six|sept|huit|"
-    r"neuf|dix|onze|douze|quinze|vingt|trente|des|quelques|plusieurs|plus de \w+) (?:ans?|annees?|mois|semaines?)|il y a longtemps|autrefois|a l epoque|avant (?:que je|mon depart|le divorce|notre divorce|leur divorce|de divorcer|"
+    r"neuf|dix|onze|douze|quinze|vingt|trente|des|quelques|plusieurs|plus de \w+) (?:ans?|annees?|mois|semaines?)|il y a longtemps|autrefois|a l epoque|\bdann? (?:le )?tan\b|avant (?:que je|mon depart|le divorce|notre divorce|leur divorce|mon divorce|de divorcer|"
     r"la separation|notre separation|leur separation)|quand (?:on|nous|j|je) (?:vivai\w*|etai\w*|habitai\w*)|je suis partie?|je l ai quitte\w*|"
     r"depuis (?:que je suis partie?|la separation|mon depart)|(?:on est|nous sommes|on s est) separ\w*|quand j etais (?:petite?|enfant|"
     r"avec lui|avec elle|mariee?|au college|au lycee)|pendant (?:des|\d+|deux|trois|dix|vingt) ans|la semaine derniere|"
@@ -528,13 +554,19 @@ _NOW = _rx(
 )
 # Said to be calm (« il est à la maison, il bricole, tout va bien »).
 _CALM = _rx(
-    r"\b(?:tout va bien|tout se passe bien|c est calme|il est calme|elle est calme|je suis en securite|pas en danger)\b"
+    r"\b(?:tout va bien|tout se passe bien|c est calme|il est calme|elle est calme|je suis en securite|pas en danger|rien de grave|pas d urgence)\b"
 )
 # Marked as a joke: the alarm words are a figure of speech unless the model reads otherwise.
 _JOKE = _rx(
     r"\b(?:mdr+|lol|ptdr+|xptdr|mort de rire|haha\w*|hihi\w*|jpp|je rigole|je plaisante|je blague|c est une blague)\b"
 )
 _JOKE_EMOJI = frozenset("😂🤣😅😆😜😝🙃😹😄😁🙄")
+_KIDS = r"(?:enfants|petits|gosses|gamins|bebe|timoun|ti moun|marmay|zanfan|fils|filles|garcons)"
+_CHILDREN_THERE = _rx(
+    rf"\b(?:devant|douvan|devan|divan) (?:les |mes |nos )?(?:\w+ )?{_KIDS}\b|"
+    rf"\b{_KIDS}\b.{{0,40}}\b(?:caches?|sous le lit|dans le placard|pleurent|hurlent|crient|ont peur|voient tout|regardent|"
+    rf"dans mes bras|avec moi|kriye|ka kriye)\b|\b(?:mon|ma) (?:bebe|fils|fille) (?:dans les bras|contre moi)\b"
+)
 # Candles, a coffin, a grave, a wilted flower beside a farewell: the line with the 3114.
 _MOURNING_EMOJI = frozenset("🕯⚰🪦🥀")
 _FAREWELL = _rx(
@@ -600,6 +632,9 @@ def scan(text: str) -> list[DangerSignal]:
         # « il est dans le salon avec les enfants, tout va bien »: he is there, and she says it is calm.
         past = past or (kind == AGGRESSOR_PRESENT and not now and bool(_CALM.search(normalized)))
         found[kind] = DangerSignal(kind, name, sure=not past and name not in _RISK_ONLY)
+    # Children there while she is attacked: the child's answer, which has the 17 and the 114 too.
+    if DANGER in found and CHILD not in found and _CHILDREN_THERE.search(normalized):
+        found[CHILD] = DangerSignal(CHILD, "enfants_presents", sure=found[DANGER].sure)
     if SUICIDE not in found and any(ch in _MOURNING_EMOJI for ch in text[:MAX_SCAN_CHARS]) and _FAREWELL.search(normalized):
         found[SUICIDE] = DangerSignal(SUICIDE, "adieu_emoji", sure=False)
     if CHILD not in found and _MINOR.search(normalized) and (_MINOR_HARM.search(normalized) or DANGER in found):

@@ -375,3 +375,30 @@ def test_a_parent_leaving_for_good_with_the_children_gets_the_119():
 
 def test_leaving_for_good_without_children_is_no_child_emergency():
     assert not [s for s in scan("on part pour de bon de cette ville avec mon copain, on cherche un logement") if s.kind == CHILD]
+
+
+@pytest.mark.parametrize(
+    "text,kind",
+    [
+        ("the boyfriend slapped the 4 year old, she has bruises on her face, I'm the neighbour", CHILD),
+        ("nobody would miss me anyway, I got a rope", SUICIDE),
+        ("misye ka bat mwen, aidez moi", DANGER),
+        ("on a fui chez la gardienne, il nous cherche dans l'immeuble", DANGER),
+        ("il me frappe devant les enfants, ils pleurent", CHILD),
+    ],
+)
+def test_other_wordings_of_now_are_caught(text, kind):
+    assert detect(text).kind == kind
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "il rentre dans trois heures, je voudrais effacer cette conversation avant, comment faire ?",
+        "dann tan, mon bonom té i tap amoin. astèr mi rod in logement",
+        "il me cherche partout sur les réseaux depuis que je suis partie, je peux porter plainte ?",
+        "elle me traque sur Instagram, c'est du harcèlement ?",
+    ],
+)
+def test_later_the_past_or_online_is_not_an_attack_now(text):
+    assert not detect_all(text)

@@ -249,3 +249,13 @@ def test_a_minor_s_suicide_answer_carries_the_119_too():
     variants = domain["responses"]["utter_urgence_suicide"]
     for_minors = [v for v in variants if v.get("condition")]
     assert for_minors and all("119" in v["text"] and "3114" in v["text"] for v in for_minors)
+
+
+def test_hiding_while_he_searches_gets_the_short_answer_with_the_114():
+    decision = decide(scan("je suis cachée dans le placard, il me cherche dans la maison"), {"aucun": 0.5}, "nlu_fallback")
+    assert decision.kind == AGGRESSOR_PRESENT and {"114", "17"} <= numbers_given(decision)
+
+
+def test_children_there_while_she_is_attacked_get_the_119():
+    decision = decide(scan("i ka bat mwen douvan timoun-la"), {"aucun": 0.5}, "nlu_fallback")
+    assert decision.kind == CHILD and "119" in numbers_given(decision)

@@ -83,6 +83,9 @@ def decide(
         kind, source = SUICIDE, "detector"
     elif sure:
         kind, source = sure[0].kind, "detector"
+        if kind == DANGER and any(s.kind == AGGRESSOR_PRESENT for s in sure):
+            # She is hiding or he is beside her: the short answer, SMS 114 first (it has the 17 too).
+            kind = AGGRESSOR_PRESENT
     elif words >= MIN_WORDS_TO_FORCE and probabilities.get(model_kind, 0.0) >= (
         FORCE_WHEN_PAST if signals or not_now else FORCE
     ):

@@ -479,7 +479,9 @@ _RULES: list[tuple[str, str, re.Pattern[str]]] = [
         # « tu ne reverras jamais les enfants » may be a custody threat or worse: the line with the 119.
         CHILD,
         "jamais_revoir_enfants",
-        _rx(rf"\btu ne (?:les )?(?:reverras|verras) (?:plus )?jamais (?:les|tes|nos|mes) {_CHILD}\b|\btu (?:ne )?reverras plus (?:les|tes|nos) {_CHILD}\b"),
+        _rx(
+            rf"\btu ne (?:les )?(?:reverras|verras) (?:plus )?jamais (?:les|tes|nos|mes) {_CHILD}\b|\btu (?:ne )?reverras plus (?:les|tes|nos) {_CHILD}\b"
+        ),
     ),
     (
         # A girl to be married off or cut, told by a teacher, a nurse, a sister (« une collégienne doit épouser… »).
@@ -546,7 +548,14 @@ _ASKS_NUMBER = _rx(
     r"\b(?:3114|114|119|3919|17|112)\b(?! ?(?:ans?|h\b|heures?|euros?|eur\b|e\b|eme|mois|km|kilos?|rue|avenue|bd|boulevard|fois|minutes?|min\b))"
 )
 # Signals that only ever call for the line of numbers.
-_RISK_ONLY = {"ecrit_seulement", "disparaitre", "se_defait_de_ses_affaires", "apres_ma_mort", "arme_a_soi", "jamais_revoir_enfants"}
+_RISK_ONLY = {
+    "ecrit_seulement",
+    "disparaitre",
+    "se_defait_de_ses_affaires",
+    "apres_ma_mort",
+    "arme_a_soi",
+    "jamais_revoir_enfants",
+}
 _NOW = _rx(
     r"\b(?:(?:ce soir|ce matin|cette nuit)(?! (?:ca va|tout va bien|c est calme|il est calme|il n est pas la))|tout a l heure|"
     r"a l instant|la maintenant|en ce moment|tout de suite|au secours|aidez moi|il est la|elle est la|"
@@ -635,7 +644,11 @@ def scan(text: str) -> list[DangerSignal]:
     # Children there while she is attacked: the child's answer, which has the 17 and the 114 too.
     if DANGER in found and CHILD not in found and _CHILDREN_THERE.search(normalized):
         found[CHILD] = DangerSignal(CHILD, "enfants_presents", sure=found[DANGER].sure)
-    if SUICIDE not in found and any(ch in _MOURNING_EMOJI for ch in text[:MAX_SCAN_CHARS]) and _FAREWELL.search(normalized):
+    if (
+        SUICIDE not in found
+        and any(ch in _MOURNING_EMOJI for ch in text[:MAX_SCAN_CHARS])
+        and _FAREWELL.search(normalized)
+    ):
         found[SUICIDE] = DangerSignal(SUICIDE, "adieu_emoji", sure=False)
     if CHILD not in found and _MINOR.search(normalized) and (_MINOR_HARM.search(normalized) or DANGER in found):
         found[CHILD] = DangerSignal(CHILD, "mineure", sure=not not_now)

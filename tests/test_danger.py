@@ -369,12 +369,14 @@ def test_his_weapon_or_a_plain_wish_is_no_farewell(text):
 
 def test_a_parent_leaving_for_good_with_the_children_gets_the_119():
     assert detect("son message : « on part tous ensemble pour toujours, les enfants et moi »").kind == CHILD
-    custody = [s for s in scan("il m'a écrit « tu ne reverras jamais les enfants », il peut avoir la garde ?") if s.kind == CHILD]
+    threat = "il m'a écrit « tu ne reverras jamais les enfants », il peut avoir la garde ?"
+    custody = [s for s in scan(threat) if s.kind == CHILD]
     assert custody and not custody[0].sure  # a custody threat or worse: the line, not the alarm
 
 
 def test_leaving_for_good_without_children_is_no_child_emergency():
-    assert not [s for s in scan("on part pour de bon de cette ville avec mon copain, on cherche un logement") if s.kind == CHILD]
+    moving = "on part pour de bon de cette ville avec mon copain, on cherche un logement"
+    assert not [s for s in scan(moving) if s.kind == CHILD]
 
 
 @pytest.mark.parametrize(

@@ -252,7 +252,8 @@ def test_a_minor_s_suicide_answer_carries_the_119_too():
 
 
 def test_hiding_while_he_searches_gets_the_short_answer_with_the_114():
-    decision = decide(scan("je suis cachée dans le placard, il me cherche dans la maison"), {"aucun": 0.5}, "nlu_fallback")
+    hiding = "je suis cachée dans le placard, il me cherche dans la maison"
+    decision = decide(scan(hiding), {"aucun": 0.5}, "nlu_fallback")
     assert decision.kind == AGGRESSOR_PRESENT and {"114", "17"} <= numbers_given(decision)
 
 

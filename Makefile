@@ -61,11 +61,11 @@ test-stories: setup train
 	  --fail-on-prediction-errors --out results/stories
 
 # Held-out first messages through the really started bot: recall per critical kind, false
-# alarms on near-misses, topic accuracy (scripts/nlu_report.py), on the two current sets Q and R
+# alarms on near-misses, topic accuracy (scripts/nlu_report.py), on the two current sets S and T
 # (written apart at the same time); then Rasa's own intent report.
 nlu-report: setup train
-	$(PY) scripts/nlu_report.py --set tests/nlu/heldout_2026_12_q.yml --out results/nlu_heldout.md
-	$(PY) scripts/nlu_report.py --set tests/nlu/heldout_2026_12_r.yml --out results/nlu_heldout_r.md --json results/nlu_heldout_r.json
+	$(PY) scripts/nlu_report.py --set tests/nlu/heldout_2026_12_s.yml --out results/nlu_heldout.md
+	$(PY) scripts/nlu_report.py --set tests/nlu/heldout_2026_12_t.yml --out results/nlu_heldout_t.md --json results/nlu_heldout_t.json
 	$(RASA) test nlu --model $(MODEL) --nlu tests/nlu/test_nlu.yml --out results/nlu
 
 bench: setup

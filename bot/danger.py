@@ -378,6 +378,24 @@ _RULES: list[tuple[str, str, re.Pattern[str]]] = [
         ),
     ),
     (
+        # Walking into the water until it stops; leaving the children to someone « for after ».
+        SUICIDE,
+        "eau_adieu",
+        _rx(
+            r"\b(?:marcher|entrer|avancer|aller|rentrer) dans (?:le fleuve|la mer|la riviere|le lac|l eau|l ocean|la seine|le canal)\b"
+            r".{0,60}\b(?:jusqu a ce que|jusqu au bout|sans revenir|et ne plus|pour ne plus|pour toujours|pour de bon)\b|"
+            r"\bjusqu a ce que (?:ca|tout|la douleur|le bruit) s arrete\b"
+        ),
+    ),
+    (
+        SUICIDE,
+        "confie_les_enfants",
+        _rx(
+            r"\b(?:occupe toi|occupez vous|prends soin|prenez soin) (?:d eux|d elles|des enfants|de mes enfants|des petits|de mes petits|de ma fille|"
+            r"de mon fils)\b(?! (?:ce|cet|demain|samedi|dimanche|pendant|le temps|jusqu|cette|la semaine|quelques|deux|trois)\b)"
+        ),
+    ),
+    (
         # A weapon of her own (a policeman's, a hunter's) kept close and looked at: the line with the 3114.
         SUICIDE,
         "arme_a_soi",
@@ -517,6 +535,13 @@ _MINOR = _rx(
     r"\b(?:au|en) (?:college|6e|5e|4e|3e|6eme|5eme|4eme|3eme|sixieme|cinquieme|quatrieme|troisieme)\b|"
     r"\bje suis (?:mineure?|une ado|un ado|au college|collegienne?)\b"
 )
+# Someone else under 18 (« mon fils de 16 ans », « une élève de 3e »): beside suicide, the 119 too.
+_MINOR_OTHER = _rx(
+    r"\b(?:mon|ma|notre|son|sa|leur|un|une|cet|cette) (?:fils|fille|ado|adolescente?|eleve|collegienne?|collegien|lyceenne?|"
+    r"petite fille|petit fils|niece|neveu|enfant|gamine?|patiente?|cousine?) (?:de|d) (?:[5-9]|1[0-7]|cinq|six|sept|huit|neuf|dix|onze|"
+    r"douze|treize|quatorze|quinze|seize|dix sept) ans\b|\b(?:une|un|mon|ma|notre) (?:eleve|collegienne?|collegien) de "
+    r"(?:cm1|cm2|6e|5e|4e|3e|6eme|5eme|4eme|3eme|sixieme|cinquieme|quatrieme|troisieme|seconde)\b"
+)
 _MINOR_HARM = _rx(
     rf"(?:\b(?:me|m) (?:a |ont |a encore )?{_HARM_STEMS}\w*|\b(?:peur|coups?|bleus?|frapp\w*|tap\w*|battu\w*|"
     r"viol(?:e|ee|es|er|ait)?|touche\w*|menace\w*|enferm\w*))\b(?! (?:pas|plus|jamais)\b)|"
@@ -555,6 +580,7 @@ _RISK_ONLY = {
     "apres_ma_mort",
     "arme_a_soi",
     "jamais_revoir_enfants",
+    "confie_les_enfants",
 }
 _NOW = _rx(
     r"\b(?:(?:ce soir|ce matin|cette nuit)(?! (?:ca va|tout va bien|c est calme|il est calme|il n est pas la))|tout a l heure|"
@@ -563,7 +589,7 @@ _NOW = _rx(
 )
 # Said to be calm (« il est à la maison, il bricole, tout va bien »).
 _CALM = _rx(
-    r"\b(?:tout va bien|tout se passe bien|c est calme|il est calme|elle est calme|je suis en securite|pas en danger|rien de grave|pas d urgence)\b"
+    r"\b(?:tout va bien|tout se passe bien|c est calme|il est calme|elle est calme|je suis en securite|pas en danger|rien de grave|pas d urgence|(?:c est|il est|elle est|je suis|on est|tout est|suis|salon|canape) (?:\w+ )?tranquilles?)\b"
 )
 # Marked as a joke: the alarm words are a figure of speech unless the model reads otherwise.
 _JOKE = _rx(
@@ -638,9 +664,11 @@ def scan(text: str) -> list[DangerSignal]:
         span = match.group(0)
         # « il me frappait » is the past; « ils seraient mieux sans moi » (a conditional) is not.
         past = not_now or (kind != SUICIDE and bool(_IMPERFECT.search(span)) and not now)
-        # « il est dans le salon avec les enfants, tout va bien »: he is there, and she says it is calm.
-        past = past or (kind == AGGRESSOR_PRESENT and not now and bool(_CALM.search(normalized)))
+        # « il est là mais c'est tranquille »: he is there, and she says it is calm (even with « là »).
+        past = past or (kind == AGGRESSOR_PRESENT and bool(_CALM.search(normalized)))
         found[kind] = DangerSignal(kind, name, sure=not past and name not in _RISK_ONLY)
+    if SUICIDE in found and CHILD not in found and _MINOR_OTHER.search(normalized):
+        found[CHILD] = DangerSignal(CHILD, "mineur_concerne", sure=False)
     # Children there while she is attacked: the child's answer, which has the 17 and the 114 too.
     if DANGER in found and CHILD not in found and _CHILDREN_THERE.search(normalized):
         found[CHILD] = DangerSignal(CHILD, "enfants_presents", sure=found[DANGER].sure)

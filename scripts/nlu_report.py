@@ -137,7 +137,7 @@ def markdown(res: dict, set_path: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--set", default="tests/nlu/heldout_2026_12_q.yml")
+    parser.add_argument("--set", default="tests/nlu/heldout_2026_12_s.yml")
     parser.add_argument("--out", default="results/nlu_heldout.md")
     parser.add_argument("--json", default="results/nlu_heldout.json")
     args = parser.parse_args()

@@ -404,3 +404,31 @@ def test_other_wordings_of_now_are_caught(text, kind):
 )
 def test_later_the_past_or_online_is_not_an_attack_now(text):
     assert not detect_all(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ce soir j'irai marcher dans la mer sans revenir",
+        "je voudrais juste que tout ça se taise, jusqu'à ce que ça s'arrête",
+        "ma sœur m'a écrit « prenez soin de mes enfants », elle ne répond plus",
+    ],
+)
+def test_the_water_or_the_children_left_to_someone_start_the_line_with_the_3114(text):
+    assert [s for s in scan(text) if s.kind == SUICIDE]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "occupe-toi des enfants ce week-end, je travaille samedi",
+        "on va marcher dans l'eau à la plage de Trestraou avec les enfants, il y a une aide pour les vacances ?",
+    ],
+)
+def test_a_weekend_s_childcare_or_a_beach_walk_is_no_farewell(text):
+    assert not [s for s in scan(text) if s.kind == SUICIDE]
+
+
+def test_he_is_there_but_she_says_it_is_calm_is_the_line_even_with_la():
+    signals = scan("il est là mais c'est tranquille, je peux garder le bail à mon nom ?")
+    assert signals and not any(s.sure for s in signals)

@@ -1,4 +1,4 @@
-"""The held-out first messages of issue 9 (tests/nlu/heldout_2026_12_q.yml), through the trained pipeline.
+"""The held-out first messages of issue 9 (tests/nlu/heldout_2026_12_s.yml), through the trained pipeline.
 
 The set was written by an author shown neither data/nlu, data/safety nor the detector, and
 is never edited to fit the model. `make nlu-report` measures it on the really started bot
@@ -20,7 +20,7 @@ from bot.safety.heldout import held_out, load_set, topic_of, training_texts
 
 from .conftest import MODEL, ROOT
 
-HELD_OUT = ROOT / "tests" / "nlu" / "heldout_2026_12_q.yml"
+HELD_OUT = ROOT / "tests" / "nlu" / "heldout_2026_12_s.yml"
 URGENT = {"urgence_danger", "urgence_agresseur_present", "urgence_suicide", "urgence_enfant"}
 FLOORS = {
     # Set M, measured held out at 0.873 on suicide and 0.968 on child; 0.968 and 0.984 once

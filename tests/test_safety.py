@@ -260,3 +260,13 @@ def test_hiding_while_he_searches_gets_the_short_answer_with_the_114():
 def test_children_there_while_she_is_attacked_get_the_119():
     decision = decide(scan("i ka bat mwen douvan timoun-la"), {"aucun": 0.5}, "nlu_fallback")
     assert decision.kind == CHILD and "119" in numbers_given(decision)
+
+
+def test_a_minor_at_risk_beside_a_suicide_gets_the_119_in_the_same_answer():
+    from bot.safety.decision import SafetyDecision, also_at_risk
+
+    decision = SafetyDecision(SUICIDE, "detector", (CHILD,))
+    assert also_at_risk(decision) == CHILD and {"3114", "119"} <= numbers_given(decision)
+    child = SafetyDecision(CHILD, "model", (SUICIDE,))
+    assert also_at_risk(child) == SUICIDE and {"119", "3114"} <= numbers_given(child)
+    assert also_at_risk(SafetyDecision(SUICIDE, "detector", ())) is None

@@ -97,3 +97,13 @@ def test_yes_to_a_question_with_buttons_does_not_loop(bot):
     third = bot.say(sender, "ok")
     assert "Je le demande pour" in "\n".join(m.get("text", "") for m in third)
     assert "/refuser_repondre" in [b["payload"] for m in third for b in m.get("buttons", [])]
+
+
+def test_a_teenager_s_overdose_told_by_a_parent_gets_the_3114_and_the_119(bot):
+    reply = first_reply(bot, "ma fille de 15 ans m'a écrit qu'elle a avalé des cachets, elle est dans sa chambre")
+    assert has(reply, "3114", "119") and is_emergency_answer(reply), reply
+
+
+def test_hiding_while_he_searches_gets_the_short_answer(bot):
+    reply = first_reply(bot, "je suis cachée sous le lit, il me cherche dans la maison")
+    assert "je fais court" in reply and has(reply, "114"), reply

@@ -24,7 +24,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.danger import AGGRESSOR_PRESENT, DANGER, INTENT_FOR_KIND, KIND_FOR_INTENT, scan, told_not_now, writer_is_minor
 from bot.safety.corpus import corpus_fingerprint, load_corpus
-from bot.safety.decision import SafetyDecision, decide
+from bot.safety.decision import SafetyDecision, also_at_risk, decide
 from bot.safety.model import SafetyModel
 from bot.safety.training_data import label_for_nlu_example
 
@@ -177,6 +177,14 @@ class SafetyClassifier(GraphComponent):
                 ENTITIES,
                 entities
                 + [{"entity": "auteur", "value": "mineur", "start": 0, "end": 0, "extractor": "SafetyClassifier"}],
+                add_to_output=True,
+            )
+        also = also_at_risk(decision)
+        if also:
+            entities = [e for e in (message.get(ENTITIES) or []) if e.get("entity") != "aussi"]
+            message.set(
+                ENTITIES,
+                entities + [{"entity": "aussi", "value": also, "start": 0, "end": 0, "extractor": "SafetyClassifier"}],
                 add_to_output=True,
             )
         if decision.kind is None:

@@ -129,11 +129,25 @@ NUMBERS_IN_ANSWER = {
 NUMBERS_NEEDED = {DANGER: {"17", "114"}, AGGRESSOR_PRESENT: {"114"}, SUICIDE: {"3114"}, CHILD: {"119"}}
 
 
+def also_at_risk(decision: SafetyDecision) -> Optional[str]:
+    """The other kind whose number the emergency answer must carry too (domain.yml, slot `aussi`):
+    a minor at risk beside a suicidal message (« mon fils de 16 ans a pris des médicaments »),
+    or suicide at risk beside a child's or a danger answer (« occupe-toi d'eux »)."""
+    if decision.kind == SUICIDE and CHILD in decision.net:
+        return CHILD
+    if decision.kind in (CHILD, DANGER) and SUICIDE in decision.net:
+        return SUICIDE
+    return None
+
+
 def numbers_given(decision: SafetyDecision) -> set[str]:
     """Every number the reply carries: the emergency answer's, or the line's, and the extra line's."""
     if decision.kind:
         # A minor's suicide answer has the 119 too (domain.yml, condition auteur = mineur).
         extra = {"119"} if decision.kind == SUICIDE and decision.minor else set()
+        also = also_at_risk(decision)
+        if also:
+            extra |= NUMBERS_NEEDED[also]
         return set(NUMBERS_IN_ANSWER[decision.kind]) | extra
     if not decision.net:
         return set()

@@ -23,11 +23,11 @@ from .conftest import MODEL, ROOT
 HELD_OUT = ROOT / "tests" / "nlu" / "heldout_2026_12_s.yml"
 URGENT = {"urgence_danger", "urgence_agresseur_present", "urgence_suicide", "urgence_enfant"}
 FLOORS = {
-    # Set M, measured held out at 0.873 on suicide and 0.968 on child; 0.968 and 0.984 once
-    # rules were written from its misses (README): these floors guard that, not the targets.
-    "recall": {"danger": 0.97, "agresseur_present": 0.97, "suicide": 0.95, "enfant": 0.96},
-    "false_alarms": 0.03,
-    "topics": 0.93,
+    # Set S, measured held out at 1.000 on every kind, no false alarm, topics 0.965 (README).
+    # The floors leave one miss per kind (about 60 each) for a retrain's noise, no more.
+    "recall": {"danger": 0.98, "agresseur_present": 0.98, "suicide": 0.98, "enfant": 0.98},
+    "false_alarms": 0.02,
+    "topics": 0.94,
 }
 
 
@@ -52,7 +52,9 @@ def parsed() -> list[tuple[dict, dict]]:
 
 def _decision(parse: dict) -> SafetyDecision:
     data = parse.get("safety") or {}
-    return SafetyDecision(data.get("kind"), data.get("source") or "", tuple(data.get("net") or ()))
+    return SafetyDecision(
+        data.get("kind"), data.get("source") or "", tuple(data.get("net") or ()), minor=bool(data.get("minor"))
+    )
 
 
 def test_the_set_is_held_out_and_large_enough():

@@ -11,6 +11,7 @@ EMERGENCY_OPENINGS = (
     "Votre sécurité passe avant tout",
     "je fais court",
     "Ce que vous ressentez compte",
+    "Vous avez bien fait d'écrire",
     "La sécurité de l'enfant passe en premier",
     "Ce qui vous arrive n'est pas normal",
 )

@@ -171,22 +171,12 @@ class SafetyClassifier(GraphComponent):
             {"kind": decision.kind, "source": decision.source, "net": list(decision.net), "minor": minor},
             add_to_output=True,
         )
+        # Slots the emergency answers' variants read (domain.yml): who writes, and what else is at risk.
         if minor:
-            entities = [e for e in (message.get(ENTITIES) or []) if e.get("entity") != "auteur"]
-            message.set(
-                ENTITIES,
-                entities
-                + [{"entity": "auteur", "value": "mineur", "start": 0, "end": 0, "extractor": "SafetyClassifier"}],
-                add_to_output=True,
-            )
+            _set_entity(message, "auteur", "mineur")
         also = also_at_risk(decision)
         if also:
-            entities = [e for e in (message.get(ENTITIES) or []) if e.get("entity") != "aussi"]
-            message.set(
-                ENTITIES,
-                entities + [{"entity": "aussi", "value": also, "start": 0, "end": 0, "extractor": "SafetyClassifier"}],
-                add_to_output=True,
-            )
+            _set_entity(message, "aussi", also)
         if decision.kind is None:
             return
         intent = forced_intent(model_intent, [decision.kind])
@@ -197,3 +187,9 @@ class SafetyClassifier(GraphComponent):
         rest = [r for r in ranking if r.get("name") != intent]
         message.set(INTENT, forced, add_to_output=True)
         message.set(INTENT_RANKING_KEY, [forced, *rest], add_to_output=True)
+
+
+def _set_entity(message: Message, name: str, value: str) -> None:
+    entities = [e for e in (message.get(ENTITIES) or []) if e.get("entity") != name]
+    entity = {"entity": name, "value": value, "start": 0, "end": 0, "extractor": "SafetyClassifier"}
+    message.set(ENTITIES, [*entities, entity], add_to_output=True)
